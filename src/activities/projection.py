@@ -1,0 +1,24 @@
+"""Projection of the workflow's state into the Postgres read model."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from domain.activity_names import PROJECT_APPOINTMENT
+from domain.model import Appointment
+from storage.appointments import AppointmentStore
+
+
+class ProjectionActivities:
+    def __init__(self, store: AppointmentStore) -> None:
+        self._store = store
+
+    @activity.defn(name=PROJECT_APPOINTMENT)
+    async def project(self, appointment: Appointment) -> None:
+        written = await self._store.project(appointment)
+        activity.logger.info(
+            "projected appointment %s version %s%s",
+            appointment.id,
+            appointment.version,
+            "" if written else " (already newer)",
+        )

@@ -1,0 +1,1 @@
+"""The HTTP API: authenticates, authorises, sends Updates to workflows and reads the read model."""

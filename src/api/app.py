@@ -1,0 +1,97 @@
+"""The one place where the API is wired: settings, connections, routes, errors, OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+
+from api.auth.middleware import JWTAuthenticationMiddleware
+from api.auth.tokens import TokenVerifier
+from api.controllers.appointments import AppointmentController
+from api.controllers.health import health
+from api.errors import exception_handlers
+from api.workflow_gateway import AppointmentWorkflows
+from config import Settings, load_settings
+from domain.model import WorkflowPolicy
+from storage.appointments import AppointmentStore
+from storage.database import create_engine
+from workflows.converter import data_converter
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+def _from_state(name: str) -> Provide:
+    def provide(state: State) -> object:
+        return state[name]
+
+    return Provide(provide, sync_to_thread=False)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def connections(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        # Lazy: the API comes up (and /health says why it is not ready) even while Temporal is down.
+        temporal = await Client.connect(
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=data_converter,
+            lazy=True,
+        )
+        store = AppointmentStore(engine)
+        app.state.engine = engine
+        app.state.temporal = temporal
+        app.state.store = store
+        app.state.workflows = AppointmentWorkflows(
+            temporal, task_queue=settings.task_queue, policy=WorkflowPolicy(end_grace=settings.end_grace), store=store
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[AppointmentController, health],
+        lifespan=[connections],
+        state=State({"token_verifier": TokenVerifier(
+            settings.jwt_secret, audience=settings.jwt_audience, issuer=settings.jwt_issuer
+        )}),
+        dependencies={
+            "engine": _from_state("engine"),
+            "temporal": _from_state("temporal"),
+            "store": _from_state("store"),
+            "workflows": _from_state("workflows"),
+        },
+        middleware=[DefineMiddleware(JWTAuthenticationMiddleware, exclude="^/schema")],
+        exception_handlers=exception_handlers,
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="Appointments API",
+            version="1.0.0",
+            description="Schedule video calls between contact-center agents and customers.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "jwtBearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+            security=[{"jwtBearerToken": []}],
+        ),
+    )
+
+
+def engine_of(app: Litestar) -> AsyncEngine:
+    return app.state.engine

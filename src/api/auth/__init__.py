@@ -1,0 +1,1 @@
+"""JWT bearer authentication and the contract's role guards."""

@@ -1,0 +1,22 @@
+"""Route guards: the roles the contract allows on each endpoint."""
+
+from __future__ import annotations
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Guard
+
+from domain.access import Principal, Role
+
+
+def requires(*roles: Role) -> Guard:
+    allowed = frozenset(roles)
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        principal: Principal = connection.user
+        if not principal.has_any(allowed):
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise PermissionDeniedException(f"this operation requires one of the roles {names}")
+
+    return guard

@@ -1,0 +1,92 @@
+"""Reading and minting the service's JWTs.
+
+The algorithm is pinned: a token signed otherwise (`alg: none`, RS256 with the HMAC secret
+as a public key, ...) is rejected before any claim is read.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+from domain.access import Principal, Role
+
+ALGORITHM = "HS256"
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired or not signed by us."""
+
+
+class TokenVerifier:
+    def __init__(self, secret: str, *, audience: str | None = None, issuer: str | None = None) -> None:
+        self._secret = secret
+        self._audience = audience
+        self._issuer = issuer
+
+    def verify(self, token: str) -> Principal:
+        required = ["exp", "sub"] + (["aud"] if self._audience else []) + (["iss"] if self._issuer else [])
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": required, "verify_aud": self._audience is not None},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from None
+        return principal_from_claims(claims)
+
+
+def principal_from_claims(claims: dict[str, object]) -> Principal:
+    sub = claims.get("sub")
+    application_id = claims.get("applicationId")
+    raw_roles = claims.get("roles")
+    conference_id = claims.get("conferenceId")
+    if not isinstance(sub, str) or not sub:
+        raise InvalidToken("claim 'sub' must be a non-empty string")
+    if not isinstance(application_id, str) or not application_id:
+        raise InvalidToken("claim 'applicationId' must be a non-empty string")
+    if not isinstance(raw_roles, list) or not all(isinstance(r, str) for r in raw_roles):
+        raise InvalidToken("claim 'roles' must be a list of strings")
+    if conference_id is not None and not isinstance(conference_id, str):
+        raise InvalidToken("claim 'conferenceId' must be a string")
+    known = {role.value for role in Role}
+    return Principal(
+        sub=sub,
+        roles=frozenset(Role(r) for r in raw_roles if r in known),
+        application_id=application_id,
+        conference_id=conference_id,
+    )
+
+
+def mint_token(
+    secret: str,
+    *,
+    sub: str,
+    roles: list[str],
+    application_id: str,
+    conference_id: str | None = None,
+    ttl: timedelta = timedelta(hours=12),
+    audience: str | None = None,
+    issuer: str | None = None,
+) -> str:
+    """A development or test token; production tokens come from the identity provider."""
+    now = datetime.now(UTC)
+    claims: dict[str, object] = {
+        "sub": sub,
+        "roles": roles,
+        "applicationId": application_id,
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+    }
+    if conference_id is not None:
+        claims["conferenceId"] = conference_id
+    if audience is not None:
+        claims["aud"] = audience
+    if issuer is not None:
+        claims["iss"] = issuer
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)

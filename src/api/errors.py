@@ -1,0 +1,98 @@
+"""One JSON error shape for every failure: `{status, error, message, field?}`.
+
+Clients get the reason and the offending field, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from domain.errors import DomainError, ErrorKind
+
+log = logging.getLogger("api.errors")
+
+_STATUS_OF_KIND = {
+    ErrorKind.INVALID: HTTPStatus.BAD_REQUEST,
+    ErrorKind.FORBIDDEN: HTTPStatus.FORBIDDEN,
+    ErrorKind.NOT_FOUND: HTTPStatus.NOT_FOUND,
+    ErrorKind.CONFLICT: HTTPStatus.CONFLICT,
+}
+# msgspec reports the place of a bad value as `$.customer.name`; clients want `customer.name`.
+_PATH = re.compile(r"\$\.?([\w.\[\]]*)")
+
+
+class ErrorBody(msgspec.Struct, omit_defaults=True):
+    status: int
+    error: str
+    message: str
+    field: str | None = None
+
+
+class ServiceUnavailable(Exception):
+    """A dependency (database, Temporal) does not answer; the client may retry."""
+
+
+def error_response(status: int, message: str, field: str | None = None) -> Response[ErrorBody]:
+    headers = {"WWW-Authenticate": 'Bearer realm="appointments"'} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": "5"}
+    return Response(
+        ErrorBody(status=status, error=HTTPStatus(status).phrase, message=message, field=field),
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
+
+
+def _field_of_validation(exc: ValidationException) -> tuple[str, str | None]:
+    """The first reported problem of Litestar's validation error, with its field."""
+    extra = exc.extra
+    if isinstance(extra, list) and extra and isinstance(extra[0], dict):
+        first = extra[0]
+        message = str(first.get("message") or exc.detail)
+        key = first.get("key")
+        field = str(key) if key else None
+        if field is None and (match := _PATH.search(message)) and match.group(1):
+            field = match.group(1)
+        return (f"{field}: {message}" if field and field not in message else message), field
+    return str(exc.detail), None
+
+
+def _validation(_: Request, exc: ValidationException) -> Response[ErrorBody]:
+    message, field = _field_of_validation(exc)
+    if "JSON is malformed" in message or "Expected" in message and field is None and "$" not in message:
+        message = f"the request body is not valid JSON: {message}"
+    return error_response(400, message, field)
+
+
+def _http(_: Request, exc: HTTPException) -> Response[ErrorBody]:
+    return error_response(exc.status_code, str(exc.detail))
+
+
+def _domain(_: Request, exc: DomainError) -> Response[ErrorBody]:
+    return error_response(_STATUS_OF_KIND[exc.kind], exc.message, exc.field)
+
+
+def _unavailable(_: Request, exc: ServiceUnavailable) -> Response[ErrorBody]:
+    return error_response(503, str(exc))
+
+
+def _unexpected(request: Request, exc: Exception) -> Response[ErrorBody]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "an unexpected error occurred; it has been logged")
+
+
+exception_handlers: ExceptionHandlersMap = {
+    ValidationException: _validation,
+    HTTPException: _http,
+    DomainError: _domain,
+    ServiceUnavailable: _unavailable,
+    Exception: _unexpected,
+}

@@ -1,0 +1,233 @@
+"""Request and response bodies of the appointments API, named as in the contract.
+
+Durations, timestamps, time zones and locales arrive as strings and are parsed by the
+domain's value parsers, so that a bad value is a 400 naming its field (and the contract's
+own quoted examples, such as `"\\"PT5M\\""`, are accepted).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from domain import values
+from domain.access import Principal, visible_participant_types
+from domain.durations import format_duration
+from domain.errors import forbidden
+from domain.lifecycle import CustomerDetails, NewAppointment, Reschedule, UpdateDetails
+from domain.model import (
+    Appointment,
+    Contact,
+    Interaction,
+    InteractionState,
+    Name,
+    ParticipantRef,
+    ParticipantType,
+    RoomAccess,
+    Routing,
+    Status,
+)
+
+# Bounds on free text keep one request from bloating every later read of the appointment.
+Text = Annotated[str, msgspec.Meta(max_length=2000)]
+ShortText = Annotated[str, msgspec.Meta(max_length=200)]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class Schema(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
+    pass
+
+
+class NameBody(Schema):
+    first_name: ShortText | None = None
+    last_name: ShortText | None = None
+
+
+class ContactBody(Schema):
+    primary_email: ShortText | None = None
+    primary_phone: ShortText | None = None
+
+
+class CustomerBody(Schema):
+    name: NameBody | None = None
+    contact: ContactBody | None = None
+    metadata: dict[str, Any] = {}
+    username: ShortText | None = None
+
+    def to_domain(self) -> CustomerDetails:
+        return CustomerDetails(
+            name=None if self.name is None else Name(first_name=self.name.first_name, last_name=self.name.last_name),
+            contact=None
+            if self.contact is None
+            else Contact(primary_email=self.contact.primary_email, primary_phone=self.contact.primary_phone),
+            metadata=self.metadata,
+            username=self.username,
+        )
+
+
+class RoutingBody(Schema):
+    type: ShortText | None = None
+    properties: dict[str, str] = {}
+
+
+class InteractionBody(Schema):
+    routing: RoutingBody | None = None
+    custom_fields: dict[str, str] = {}
+
+
+class ScheduleAppointmentRequest(Schema):
+    start: Annotated[str, msgspec.Meta(description="UTC start, ISO 8601", examples=["2030-01-31T19:00:00Z"])]
+    duration: Annotated[str, msgspec.Meta(description="ISO 8601 duration", examples=["PT30M"])]
+    timezone: Annotated[str, msgspec.Meta(description="IANA time zone", examples=["Europe/Berlin"])]
+    application_id: Id | None = None
+    locale: ShortText | None = None
+    title: Text | None = None
+    notes: Text | None = None
+    metadata: dict[str, Any] = {}
+    customer: CustomerBody | None = None
+    interaction: InteractionBody | None = None
+
+    def to_domain(self, principal: Principal) -> NewAppointment:
+        if self.application_id is not None and self.application_id != principal.application_id:
+            raise forbidden("applicationId differs from the application of the token")
+        interaction = Interaction()
+        if self.interaction is not None:
+            routing = self.interaction.routing
+            interaction = Interaction(
+                routing=None if routing is None else Routing(type=routing.type, properties=routing.properties),
+                custom_fields=self.interaction.custom_fields,
+            )
+        return NewAppointment(
+            application_id=principal.application_id,
+            start=values.parse_timestamp("start", self.start),
+            duration=values.parse_duration_field("duration", self.duration),
+            timezone=values.parse_timezone("timezone", self.timezone),
+            locale=None if self.locale is None else values.parse_locale("locale", self.locale),
+            title=self.title,
+            notes=self.notes,
+            metadata=self.metadata,
+            customer=None if self.customer is None else self.customer.to_domain(),
+            interaction=interaction,
+        )
+
+
+class UpdateAppointmentRequest(Schema):
+    """Absent fields stay as they are; empty ones (`""`, `{}`, `null`) are cleared."""
+
+    id: Id
+    title: Text | None | UnsetType = UNSET
+    notes: Text | None | UnsetType = UNSET
+    metadata: dict[str, Any] | None | UnsetType = UNSET
+
+    def to_domain(self, principal: Principal) -> UpdateDetails:
+        return UpdateDetails(actor=principal, title=self.title, notes=self.notes, metadata=self.metadata)
+
+
+class RescheduleAppointmentRequest(Schema):
+    id: Id
+    start: str
+    duration: str
+    timezone: str
+    locale: ShortText | None | UnsetType = UNSET
+
+    def to_domain(self, principal: Principal) -> Reschedule:
+        locale: str | None | UnsetType = self.locale
+        if isinstance(locale, str):
+            locale = values.parse_locale("locale", locale)
+        return Reschedule(
+            actor=principal,
+            start=values.parse_timestamp("start", self.start),
+            duration=values.parse_duration_field("duration", self.duration),
+            timezone=values.parse_timezone("timezone", self.timezone),
+            locale=locale,
+        )
+
+
+# -- responses -----------------------------------------------------------------------------
+
+
+class RoutingView(Schema):
+    type: str | None = None
+    properties: dict[str, str] = {}
+
+
+class InteractionView(Schema):
+    routing: RoutingView | None = None
+    custom_fields: dict[str, str] = {}
+    state: InteractionState = InteractionState.PENDING
+
+
+class ParticipantRefView(Schema):
+    id: str
+    type: ParticipantType
+
+
+class RoomAccessView(Schema):
+    """AppointmentActivationResponse of the contract."""
+
+    url: str
+    type: str
+    expires: datetime
+
+    @classmethod
+    def of(cls, room: RoomAccess) -> RoomAccessView:
+        return cls(url=room.url, type=room.type, expires=room.expires)
+
+
+class AppointmentView(Schema):
+    """GetAppointmentResponse of the contract, plus `status` and `version`."""
+
+    id: str
+    application_id: str
+    start: datetime
+    end: datetime
+    duration: Annotated[str, msgspec.Meta(description="ISO 8601 duration", examples=["PT30M"])]
+    timezone: str
+    organizer: ParticipantRefView
+    participant_ids: list[ParticipantRefView]
+    interaction: InteractionView
+    notifications_active: bool
+    status: Status
+    version: int
+    metadata: dict[str, Any] = {}
+    locale: str | None = None
+    title: str | None = None
+    notes: str | None = None
+    room_access: RoomAccessView | None = None
+
+
+def _ref(ref: ParticipantRef) -> ParticipantRefView:
+    return ParticipantRefView(id=ref.id, type=ref.type)
+
+
+def present(appointment: Appointment, principal: Principal) -> AppointmentView:
+    visible = visible_participant_types(principal)
+    interaction = appointment.interaction
+    routing = interaction.routing
+    return AppointmentView(
+        id=appointment.id,
+        application_id=appointment.application_id,
+        start=appointment.start,
+        end=appointment.end,
+        duration=format_duration(appointment.duration),
+        timezone=appointment.timezone,
+        locale=appointment.locale,
+        title=appointment.title,
+        notes=appointment.notes,
+        metadata=appointment.metadata,
+        organizer=_ref(appointment.organizer),
+        participant_ids=[_ref(p.ref) for p in appointment.participants if p.type in visible],
+        interaction=InteractionView(
+            routing=None if routing is None else RoutingView(type=routing.type, properties=routing.properties),
+            custom_fields=interaction.custom_fields,
+            state=interaction.state,
+        ),
+        notifications_active=appointment.notifications_active,
+        room_access=None if appointment.room_access is None else RoomAccessView.of(appointment.room_access),
+        status=appointment.status,
+        version=appointment.version,
+    )
+

@@ -1,0 +1,100 @@
+"""Sends the API's writes to appointment workflows as Updates, and maps their outcomes.
+
+A refused Update comes back as an ApplicationError whose type is the domain's ErrorKind;
+a workflow that no longer runs means the appointment was deleted or has ended.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from temporalio import common
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import ServiceUnavailable
+from domain.errors import DomainError, ErrorKind, conflict, not_found
+from domain.lifecycle import ActorCommand, Reschedule, UpdateDetails
+from domain.model import Appointment, RoomAccess, WorkflowPolicy
+from storage.appointments import AppointmentStore
+from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
+from workflows.search import search_attributes
+
+R = TypeVar("R")
+
+
+class AppointmentWorkflows:
+    def __init__(self, client: Client, *, task_queue: str, policy: WorkflowPolicy, store: AppointmentStore) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._policy = policy
+        self._store = store
+
+    async def schedule(self, appointment: Appointment) -> Appointment:
+        """Start the appointment's workflow and wait until the appointment is readable."""
+        start = WithStartWorkflowOperation(
+            AppointmentWorkflow.run,
+            AppointmentInput(appointment=appointment, policy=self._policy),
+            id=workflow_id(appointment.id),
+            task_queue=self._task_queue,
+            id_conflict_policy=common.WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=search_attributes(appointment),
+        )
+        return await self._call(
+            appointment.id,
+            self._client.execute_update_with_start_workflow(AppointmentWorkflow.schedule, start_workflow_operation=start),
+        )
+
+    async def update_details(self, appointment_id: str, command: UpdateDetails) -> Appointment:
+        return await self._update(appointment_id, AppointmentWorkflow.update_details, command)
+
+    async def reschedule(self, appointment_id: str, command: Reschedule) -> Appointment:
+        return await self._update(appointment_id, AppointmentWorkflow.reschedule, command)
+
+    async def activate(self, appointment_id: str, command: ActorCommand) -> RoomAccess:
+        return await self._update(appointment_id, AppointmentWorkflow.activate, command)
+
+    async def end(self, appointment_id: str, command: ActorCommand) -> Appointment:
+        return await self._update(appointment_id, AppointmentWorkflow.end, command)
+
+    async def delete(self, appointment_id: str, command: ActorCommand) -> Appointment:
+        return await self._update(appointment_id, AppointmentWorkflow.delete, command)
+
+    async def _update(self, appointment_id: str, update: Any, command: Any) -> Any:
+        handle = self._client.get_workflow_handle(workflow_id(appointment_id))
+        return await self._call(appointment_id, handle.execute_update(update, command))
+
+    async def _call(self, appointment_id: str, call: Any) -> Any:
+        try:
+            return await call
+        except WorkflowUpdateFailedError as exc:
+            raise _refusal(exc.cause) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise ServiceUnavailable("the appointment did not answer in time; retry the request") from None
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                raise await self._closed(appointment_id) from None
+            if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+                raise ServiceUnavailable("the workflow service is unavailable; retry the request") from None
+            raise
+
+    async def _closed(self, appointment_id: str) -> DomainError:
+        """The workflow is gone: tell a never-seen or deleted appointment from an ended one."""
+        appointment = await self._store.get(appointment_id)
+        if appointment is None or not appointment.status.is_visible:
+            return not_found()
+        return conflict(f"the appointment is {appointment.status.value.lower()} and can no longer change")
+
+
+def _refusal(cause: BaseException | None) -> DomainError | BaseException:
+    if isinstance(cause, ApplicationError) and cause.type in ErrorKind.__members__:
+        details = cause.details[0] if cause.details else {}
+        field = details.get("field") if isinstance(details, dict) else None
+        return DomainError(ErrorKind(cause.type), cause.message, field)
+    return cause or RuntimeError("update failed without a cause")

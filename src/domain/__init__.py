@@ -1,0 +1,1 @@
+"""The appointment and its rules: pure code shared by the API, the workflow and the activities."""

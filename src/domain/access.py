@@ -1,0 +1,60 @@
+"""Who may do what: the contract's role rules and the per-appointment access rules.
+
+The API applies the role rules to every route; the per-appointment rules run both in the
+API (for reads from the read model) and in the workflow's update validators (for writes),
+so a change is judged against the workflow's own, current state.
+"""
+
+
+from enum import StrEnum
+
+from domain.errors import forbidden, not_found
+from domain.model import Appointment, Base, ParticipantType
+
+
+class Role(StrEnum):
+    AGENT = "ROLE_AGENT"
+    SUPERVISOR = "ROLE_SUPERVISOR"
+    CLIENT_SERVICE = "ROLE_CLIENT_SERVICE"
+    CUSTOMER = "ROLE_CUSTOMER"
+    ADMIN = "ROLE_ADMIN"
+
+
+class Principal(Base):
+    """The authenticated caller, as its token describes it."""
+
+    sub: str
+    roles: frozenset[Role]
+    application_id: str
+    conference_id: str | None = None
+
+    def has_any(self, roles: frozenset[Role]) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+
+# Roles that see and change every appointment of their application.
+_APPLICATION_WIDE = frozenset({Role.SUPERVISOR, Role.CLIENT_SERVICE})
+
+
+def check_access(principal: Principal, appointment: Appointment) -> None:
+    """Raise unless the caller may act on this appointment.
+
+    Another tenant's appointment is reported as absent, never as forbidden, so that ids
+    of other applications cannot be probed.
+    """
+    if appointment.application_id != principal.application_id or not appointment.status.is_visible:
+        raise not_found()
+    if principal.has_any(_APPLICATION_WIDE):
+        return
+    if Role.AGENT in principal.roles and appointment.involves_agent(principal.sub):
+        return
+    if Role.CUSTOMER in principal.roles and principal.conference_id == appointment.id:
+        return
+    raise forbidden("this appointment is neither organized by nor shared with the caller")
+
+
+def visible_participant_types(principal: Principal) -> frozenset[ParticipantType]:
+    """Customers see only the customer side of an appointment."""
+    if principal.roles == {Role.CUSTOMER}:
+        return frozenset({ParticipantType.CUSTOMER})
+    return frozenset(ParticipantType)

@@ -1,0 +1,41 @@
+"""Rule violations, each with the HTTP-agnostic kind the API maps to a status code."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorKind(StrEnum):
+    INVALID = "INVALID"  # 400
+    FORBIDDEN = "FORBIDDEN"  # 403
+    NOT_FOUND = "NOT_FOUND"  # 404
+    CONFLICT = "CONFLICT"  # 409
+
+
+class DomainError(Exception):
+    """A request the rules refuse; `field` names the offending input when there is one."""
+
+    def __init__(self, kind: ErrorKind, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.field = field
+
+    def __repr__(self) -> str:
+        return f"DomainError({self.kind}, {self.message!r}, field={self.field!r})"
+
+
+def invalid(field: str, message: str) -> DomainError:
+    return DomainError(ErrorKind.INVALID, message, field)
+
+
+def not_found(message: str = "appointment not found") -> DomainError:
+    return DomainError(ErrorKind.NOT_FOUND, message)
+
+
+def forbidden(message: str) -> DomainError:
+    return DomainError(ErrorKind.FORBIDDEN, message)
+
+
+def conflict(message: str, field: str | None = None) -> DomainError:
+    return DomainError(ErrorKind.CONFLICT, message, field)

@@ -1,0 +1,206 @@
+"""How an appointment changes: each accepted change is a pure function of the old state.
+
+The workflow's update validators call these functions to refuse a change before it enters
+history, and its handlers call them again to apply it, so that validation and application
+can never disagree.
+"""
+
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from domain.access import Principal, check_access
+from domain.errors import conflict, invalid
+from domain.model import (
+    Appointment,
+    Base,
+    Contact,
+    Interaction,
+    InteractionState,
+    Name,
+    Participant,
+    ParticipantRef,
+    ParticipantType,
+    RoomAccess,
+    Status,
+    WorkflowPolicy,
+)
+
+
+class CustomerDetails(Base):
+    name: Name | None = None
+    contact: Contact | None = None
+    metadata: dict[str, Any] = {}
+    username: str | None = None
+
+
+class NewAppointment(Base):
+    """A validated scheduling request, before it has an id or an organizer."""
+
+    application_id: str
+    start: datetime
+    duration: timedelta
+    timezone: str
+    locale: str | None = None
+    title: str | None = None
+    notes: str | None = None
+    metadata: dict[str, Any] = {}
+    customer: CustomerDetails | None = None
+    interaction: Interaction = Interaction()
+
+
+class UpdateDetails(Base):
+    """UNSET leaves a field as it is; an empty value clears it (the contract's rule)."""
+
+    actor: Principal
+    title: str | None | UnsetType = UNSET
+    notes: str | None | UnsetType = UNSET
+    metadata: dict[str, Any] | None | UnsetType = UNSET
+
+
+class Reschedule(Base):
+    actor: Principal
+    start: datetime
+    duration: timedelta
+    timezone: str
+    locale: str | None | UnsetType = UNSET
+
+
+class ActorCommand(Base):
+    """A change that needs nothing but who asks: activate, end, delete."""
+
+    actor: Principal
+
+
+def _changed(appointment: Appointment, now: datetime, **changes: Any) -> Appointment:
+    return msgspec.structs.replace(
+        appointment, version=appointment.version + 1, updated_at=now, **changes
+    )
+
+
+def check_schedule(start: datetime, duration: timedelta, now: datetime) -> None:
+    if start + duration <= now:
+        raise invalid("start", "start: the appointment would already be over; choose a later start")
+
+
+def create(
+    request: NewAppointment,
+    *,
+    appointment_id: str,
+    organizer: Participant,
+    customer_id: str,
+    notifications_active: bool,
+    now: datetime,
+) -> Appointment:
+    """A new appointment: the organizer and, when given, the customer take part."""
+    check_schedule(request.start, request.duration, now)
+    participants = [organizer]
+    if request.customer is not None:
+        details = request.customer
+        participants.insert(
+            0,
+            Participant(
+                id=customer_id,
+                type=ParticipantType.CUSTOMER,
+                name=details.name,
+                contact=details.contact,
+                metadata=details.metadata,
+                username=details.username,
+            ),
+        )
+    return Appointment(
+        id=appointment_id,
+        application_id=request.application_id,
+        organizer=organizer.ref,
+        participants=tuple(participants),
+        start=request.start,
+        duration=request.duration,
+        timezone=request.timezone,
+        locale=request.locale,
+        title=request.title,
+        notes=request.notes,
+        metadata=request.metadata,
+        interaction=msgspec.structs.replace(request.interaction, state=InteractionState.PENDING),
+        notifications_active=notifications_active,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def require_open(appointment: Appointment, actor: Principal) -> None:
+    check_access(actor, appointment)
+    if not appointment.status.is_open:
+        raise conflict(f"the appointment is {appointment.status.value.lower()} and can no longer change")
+
+
+def update_details(appointment: Appointment, command: UpdateDetails, now: datetime) -> Appointment:
+    require_open(appointment, command.actor)
+    changes: dict[str, Any] = {}
+    if command.title is not UNSET:
+        changes["title"] = command.title or None
+    if command.notes is not UNSET:
+        changes["notes"] = command.notes or None
+    if command.metadata is not UNSET:
+        changes["metadata"] = command.metadata or {}
+    return _changed(appointment, now, **changes)
+
+
+def end_of_interaction(appointment: Appointment, policy: WorkflowPolicy) -> datetime:
+    """When the room closes and the workflow ends the interaction by itself."""
+    return appointment.end + policy.end_grace
+
+
+def reschedule(
+    appointment: Appointment, command: Reschedule, policy: WorkflowPolicy, now: datetime
+) -> Appointment:
+    require_open(appointment, command.actor)
+    check_schedule(command.start, command.duration, now)
+    moved = msgspec.structs.replace(
+        appointment,
+        start=command.start,
+        duration=command.duration,
+        timezone=command.timezone,
+        locale=appointment.locale if command.locale is UNSET else command.locale,
+    )
+    room = appointment.room_access
+    if room is not None:
+        # The room keeps its URL; only its validity follows the new schedule.
+        room = msgspec.structs.replace(room, expires=end_of_interaction(moved, policy))
+    return _changed(moved, now, room_access=room)
+
+
+def check_activate(appointment: Appointment, actor: Principal) -> None:
+    if appointment.room_access is None:
+        require_open(appointment, actor)
+    else:
+        check_access(actor, appointment)
+
+
+def activate(appointment: Appointment, room: RoomAccess, now: datetime) -> Appointment:
+    return _changed(appointment, now, room_access=room, status=Status.ACTIVATED)
+
+
+def end(appointment: Appointment, actor: Principal, now: datetime) -> Appointment:
+    require_open(appointment, actor)
+    interaction = msgspec.structs.replace(appointment.interaction, state=InteractionState.ENDED)
+    return _changed(appointment, now, status=Status.ENDED, interaction=interaction)
+
+
+def expire(appointment: Appointment, now: datetime) -> Appointment:
+    interaction = msgspec.structs.replace(appointment.interaction, state=InteractionState.EXPIRED)
+    return _changed(appointment, now, status=Status.ENDED, interaction=interaction)
+
+
+def delete(appointment: Appointment, actor: Principal, now: datetime) -> Appointment:
+    check_access(actor, appointment)
+    return _changed(appointment, now, status=Status.DELETED)
+
+
+def next_deadline(appointment: Appointment, policy: WorkflowPolicy) -> datetime | None:
+    """The next moment the workflow must wake up by itself, or None when it is done."""
+    if not appointment.status.is_open:
+        return None
+    return end_of_interaction(appointment, policy)

@@ -1,0 +1,69 @@
+"""Parsing of the scalar values clients send: timestamps, time zones, locales, durations.
+
+Each parser raises `DomainError(INVALID)` naming the field, so that the API can answer a
+400 that says exactly what to fix.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from domain.durations import parse_positive_duration, unquote
+from domain.errors import invalid
+
+# A video call longer than a day is almost certainly a unit mistake (P1D for PT1H).
+MAX_DURATION = timedelta(days=1)
+
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+
+
+def parse_timestamp(field: str, raw: str) -> datetime:
+    """An ISO 8601 timestamp; one without an offset is read as UTC, as the contract says."""
+    text = unquote(raw)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise invalid(field, f"{field}: {raw!r} is not an ISO 8601 timestamp such as 2030-01-31T19:00:00Z") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_duration_field(field: str, raw: str, maximum: timedelta | None = MAX_DURATION) -> timedelta:
+    try:
+        value = parse_positive_duration(raw)
+    except ValueError as exc:
+        raise invalid(field, f"{field}: {exc}") from None
+    if maximum is not None and value > maximum:
+        raise invalid(field, f"{field}: {raw!r} is longer than the maximum of one day")
+    return value
+
+
+def parse_timezone(field: str, raw: str) -> str:
+    name = unquote(raw)
+    # ZoneInfo also accepts file paths relative to the tz database; only names are wanted.
+    if not name or name.startswith(("/", ".")) or ".." in name:
+        raise invalid(field, f"{field}: {raw!r} is not an IANA time zone such as Europe/Berlin")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise invalid(field, f"{field}: {raw!r} is not an IANA time zone such as Europe/Berlin") from None
+    return name
+
+
+def parse_locale(field: str, raw: str) -> str:
+    value = unquote(raw)
+    if not _LOCALE.match(value):
+        raise invalid(field, f"{field}: {raw!r} is not a locale such as en-GB")
+    return value
+
+
+def parse_uuid(field: str, raw: str) -> str:
+    """Appointment ids are UUIDs; anything else is a malformed request, not a missing one."""
+    try:
+        return str(uuid.UUID(unquote(raw)))
+    except ValueError:
+        raise invalid(field, f"{field}: {raw!r} is not a UUID") from None

@@ -1,0 +1,1 @@
+"""The Postgres read model: tables, migrations and the queries the API runs."""

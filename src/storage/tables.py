@@ -1,0 +1,54 @@
+"""Read-model tables. The workflow is the source of truth; these rows are its projection.
+
+`doc` holds the whole appointment as the workflow last projected it; the other columns are
+there to be filtered, sorted and indexed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, Text, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AppointmentRow(Base):
+    __tablename__ = "appointments"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    application_id: Mapped[str] = mapped_column(Text)
+    organizer_id: Mapped[str] = mapped_column(Text)
+    organizer_type: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    start_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    end_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    duration_seconds: Mapped[int] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(BigInteger)
+    doc: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    projected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+
+    __table_args__ = (
+        Index("ix_appointments_app_start", "application_id", "start_at"),
+        Index("ix_appointments_app_organizer_start", "application_id", "organizer_id", "start_at"),
+    )
+
+
+class ParticipantRow(Base):
+    __tablename__ = "participants"
+
+    appointment_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("appointments.id", ondelete="CASCADE"), primary_key=True
+    )
+    participant_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    type: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_participants_participant", "participant_id", "type"),)

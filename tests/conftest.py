@@ -1,0 +1,65 @@
+"""Session-wide real servers shared by the workflow, API and replay tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.testing import WorkflowEnvironment
+
+from config.settings import to_sqlalchemy_url
+from storage.database import create_engine
+from storage.migrations import upgrade
+from tests.support.stack import temporal_cli
+from workflows.converter import data_converter
+from workflows.search import ALL_KEYS
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database: DATABASE_URL when set, else an embedded server in a temp dir."""
+    existing = os.environ.get("DATABASE_URL")
+    if existing:
+        url = to_sqlalchemy_url(existing)
+        upgrade(url)
+        yield url
+        return
+    from devstack.postgres import EmbeddedPostgres
+
+    server = EmbeddedPostgres(Path(tmp_path_factory.mktemp("pg")) / "data", database="appointments_test")
+    url = to_sqlalchemy_url(server.start())
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    """A real Temporal dev server (the one `make run` uses), with our search attributes."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        data_converter=data_converter,
+        search_attributes=ALL_KEYS,
+        dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"tq-{uuid.uuid4()}"
+

@@ -1,0 +1,32 @@
+"""Time-skipping Temporal test server and a worker with the real activities per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from config import Settings
+from tests.support.stack import register_search_attributes, temporal_test_server
+from worker import build_worker
+from workflows.converter import data_converter
+
+
+@pytest.fixture(scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=temporal_test_server(), data_converter=data_converter
+    )
+    await register_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def worker(time_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str) -> AsyncIterator[Worker]:
+    settings = Settings.from_env({"ROOM_BASE_URL": "https://rooms.example.test"})
+    async with build_worker(time_env.client, settings, engine, task_queue=task_queue) as running:
+        yield running
