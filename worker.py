@@ -32,7 +32,9 @@ async def connect_temporal(settings: Settings) -> Client:
     )
 
 
-def build_worker(client: Client, settings: Settings, engine: AsyncEngine, *, task_queue: str | None = None) -> Worker:
+def build_worker(
+    client: Client, settings: Settings, engine: AsyncEngine, *, task_queue: str | None = None
+) -> Worker:
     store = AppointmentStore(engine)
     projection = ProjectionActivities(store)
     rooms = RoomActivities(settings.room_base_url)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import to_sqlalchemy_url
+from devstack.postgres import EmbeddedPostgres
 from storage.database import create_engine
 from storage.migrations import upgrade
 from tests.support.stack import temporal_cli
@@ -28,9 +29,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         upgrade(url)
         yield url
         return
-    from devstack.postgres import EmbeddedPostgres
-
-    server = EmbeddedPostgres(Path(tmp_path_factory.mktemp("pg")) / "data", database="appointments_test")
+    server = EmbeddedPostgres(
+        Path(tmp_path_factory.mktemp("pg")) / "data", database="appointments_test", stop_with_owner=True
+    )
     url = to_sqlalchemy_url(server.start())
     try:
         upgrade(url)
@@ -62,4 +63,3 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture
 def task_queue() -> str:
     return f"tq-{uuid.uuid4()}"
-

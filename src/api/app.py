@@ -55,7 +55,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.temporal = temporal
         app.state.store = store
         app.state.workflows = AppointmentWorkflows(
-            temporal, task_queue=settings.task_queue, policy=WorkflowPolicy(end_grace=settings.end_grace), store=store
+            temporal,
+            task_queue=settings.task_queue,
+            policy=WorkflowPolicy(end_grace=settings.end_grace),
+            store=store,
         )
         try:
             yield
@@ -65,9 +68,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[AppointmentController, health],
         lifespan=[connections],
-        state=State({"token_verifier": TokenVerifier(
-            settings.jwt_secret, audience=settings.jwt_audience, issuer=settings.jwt_issuer
-        )}),
+        state=State(
+            {
+                "token_verifier": TokenVerifier(
+                    settings.jwt_secret, audience=settings.jwt_audience, issuer=settings.jwt_issuer
+                )
+            }
+        ),
         dependencies={
             "engine": _from_state("engine"),
             "temporal": _from_state("temporal"),

@@ -24,8 +24,10 @@ _STATUS_OF_KIND = {
     ErrorKind.NOT_FOUND: HTTPStatus.NOT_FOUND,
     ErrorKind.CONFLICT: HTTPStatus.CONFLICT,
 }
-# msgspec reports the place of a bad value as `$.customer.name`; clients want `customer.name`.
-_PATH = re.compile(r"\$\.?([\w.\[\]]*)")
+# msgspec says where a bad value sits as "- at `$.customer.name`" and names a missing field as
+# "missing required field `start`"; clients want `customer.name` and `start`.
+_AT = re.compile(r"at `\$\.?([^`]*)`")
+_MISSING = re.compile(r"missing required field `([^`]+)`")
 
 
 class ErrorBody(msgspec.Struct, omit_defaults=True):
@@ -52,23 +54,30 @@ def error_response(status: int, message: str, field: str | None = None) -> Respo
 
 
 def _field_of_validation(exc: ValidationException) -> tuple[str, str | None]:
-    """The first reported problem of Litestar's validation error, with its field."""
+    """The first problem Litestar reports, and the field it concerns."""
     extra = exc.extra
-    if isinstance(extra, list) and extra and isinstance(extra[0], dict):
-        first = extra[0]
-        message = str(first.get("message") or exc.detail)
-        key = first.get("key")
-        field = str(key) if key else None
-        if field is None and (match := _PATH.search(message)) and match.group(1):
-            field = match.group(1)
-        return (f"{field}: {message}" if field and field not in message else message), field
-    return str(exc.detail), None
+    first = extra[0] if isinstance(extra, list) and extra and isinstance(extra[0], dict) else {}
+    message = str(first.get("message") or exc.detail)
+    at = _AT.search(message)
+    missing = _MISSING.search(message)
+    path = [at.group(1)] if at and at.group(1) else []
+    if missing:
+        path.append(missing.group(1))
+    if path:
+        return message, ".".join(path)
+    key = first.get("key")
+    # Litestar names the whole body "data": that is no field a client knows.
+    if key and key != "data":
+        return message, str(key)
+    if "malformed" in message.lower() or "JSON" in message:
+        return f"the request body is not valid JSON: {message}", None
+    return message, None
 
 
 def _validation(_: Request, exc: ValidationException) -> Response[ErrorBody]:
     message, field = _field_of_validation(exc)
-    if "JSON is malformed" in message or "Expected" in message and field is None and "$" not in message:
-        message = f"the request body is not valid JSON: {message}"
+    if field and not message.startswith(field):
+        message = f"{field}: {message}"
     return error_response(400, message, field)
 
 

@@ -59,7 +59,9 @@ class CustomerBody(Schema):
 
     def to_domain(self) -> CustomerDetails:
         return CustomerDetails(
-            name=None if self.name is None else Name(first_name=self.name.first_name, last_name=self.name.last_name),
+            name=None
+            if self.name is None
+            else Name(first_name=self.name.first_name, last_name=self.name.last_name),
             contact=None
             if self.contact is None
             else Contact(primary_email=self.contact.primary_email, primary_phone=self.contact.primary_phone),
@@ -97,7 +99,9 @@ class ScheduleAppointmentRequest(Schema):
         if self.interaction is not None:
             routing = self.interaction.routing
             interaction = Interaction(
-                routing=None if routing is None else Routing(type=routing.type, properties=routing.properties),
+                routing=None
+                if routing is None
+                else Routing(type=routing.type, properties=routing.properties),
                 custom_fields=self.interaction.custom_fields,
             )
         return NewAppointment(
@@ -118,9 +122,9 @@ class UpdateAppointmentRequest(Schema):
     """Absent fields stay as they are; empty ones (`""`, `{}`, `null`) are cleared."""
 
     id: Id
-    title: Text | None | UnsetType = UNSET
-    notes: Text | None | UnsetType = UNSET
-    metadata: dict[str, Any] | None | UnsetType = UNSET
+    title: Text | UnsetType | None = UNSET
+    notes: Text | UnsetType | None = UNSET
+    metadata: dict[str, Any] | UnsetType | None = UNSET
 
     def to_domain(self, principal: Principal) -> UpdateDetails:
         return UpdateDetails(actor=principal, title=self.title, notes=self.notes, metadata=self.metadata)
@@ -131,10 +135,10 @@ class RescheduleAppointmentRequest(Schema):
     start: str
     duration: str
     timezone: str
-    locale: ShortText | None | UnsetType = UNSET
+    locale: ShortText | UnsetType | None = UNSET
 
     def to_domain(self, principal: Principal) -> Reschedule:
-        locale: str | None | UnsetType = self.locale
+        locale: str | UnsetType | None = self.locale
         if isinstance(locale, str):
             locale = values.parse_locale("locale", locale)
         return Reschedule(
@@ -149,15 +153,18 @@ class RescheduleAppointmentRequest(Schema):
 # -- responses -----------------------------------------------------------------------------
 
 
+# Views list every field, even empty ones, except optional values that are absent.
+
+
 class RoutingView(Schema):
+    properties: dict[str, str]
     type: str | None = None
-    properties: dict[str, str] = {}
 
 
 class InteractionView(Schema):
+    custom_fields: dict[str, str]
+    state: InteractionState
     routing: RoutingView | None = None
-    custom_fields: dict[str, str] = {}
-    state: InteractionState = InteractionState.PENDING
 
 
 class ParticipantRefView(Schema):
@@ -192,7 +199,7 @@ class AppointmentView(Schema):
     notifications_active: bool
     status: Status
     version: int
-    metadata: dict[str, Any] = {}
+    metadata: dict[str, Any]
     locale: str | None = None
     title: str | None = None
     notes: str | None = None
@@ -221,7 +228,9 @@ def present(appointment: Appointment, principal: Principal) -> AppointmentView:
         organizer=_ref(appointment.organizer),
         participant_ids=[_ref(p.ref) for p in appointment.participants if p.type in visible],
         interaction=InteractionView(
-            routing=None if routing is None else RoutingView(type=routing.type, properties=routing.properties),
+            routing=None
+            if routing is None
+            else RoutingView(type=routing.type, properties=routing.properties),
             custom_fields=interaction.custom_fields,
             state=interaction.state,
         ),
@@ -230,4 +239,3 @@ def present(appointment: Appointment, principal: Principal) -> AppointmentView:
         status=appointment.status,
         version=appointment.version,
     )
-

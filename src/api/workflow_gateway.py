@@ -30,7 +30,9 @@ R = TypeVar("R")
 
 
 class AppointmentWorkflows:
-    def __init__(self, client: Client, *, task_queue: str, policy: WorkflowPolicy, store: AppointmentStore) -> None:
+    def __init__(
+        self, client: Client, *, task_queue: str, policy: WorkflowPolicy, store: AppointmentStore
+    ) -> None:
         self._client = client
         self._task_queue = task_queue
         self._policy = policy
@@ -48,7 +50,9 @@ class AppointmentWorkflows:
         )
         return await self._call(
             appointment.id,
-            self._client.execute_update_with_start_workflow(AppointmentWorkflow.schedule, start_workflow_operation=start),
+            self._client.execute_update_with_start_workflow(
+                AppointmentWorkflow.schedule, start_workflow_operation=start
+            ),
         )
 
     async def update_details(self, appointment_id: str, command: UpdateDetails) -> Appointment:

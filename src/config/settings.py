@@ -44,7 +44,7 @@ def to_sqlalchemy_url(url: str) -> str:
     for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url[len(prefix) :]
-    raise SettingsError(f"DATABASE_URL must be a postgresql:// URL, got {url.split('://')[0]}://")
+    raise SettingsError(f"DATABASE_URL must be a postgresql:// URL, got {url.split('://', maxsplit=1)[0]}://")
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,6 @@ API (for reads from the read model) and in the workflow's update validators (for
 so a change is judged against the workflow's own, current state.
 """
 
-
 from enum import StrEnum
 
 from domain.errors import forbidden, not_found

@@ -5,7 +5,6 @@ history, and its handlers call them again to apply it, so that validation and ap
 can never disagree.
 """
 
-
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +21,6 @@ from domain.model import (
     InteractionState,
     Name,
     Participant,
-    ParticipantRef,
     ParticipantType,
     RoomAccess,
     Status,
@@ -76,9 +74,7 @@ class ActorCommand(Base):
 
 
 def _changed(appointment: Appointment, now: datetime, **changes: Any) -> Appointment:
-    return msgspec.structs.replace(
-        appointment, version=appointment.version + 1, updated_at=now, **changes
-    )
+    return msgspec.structs.replace(appointment, version=appointment.version + 1, updated_at=now, **changes)
 
 
 def check_schedule(start: datetime, duration: timedelta, now: datetime) -> None:

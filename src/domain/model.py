@@ -4,7 +4,6 @@ Frozen msgspec structs with camelCase names: the same types travel through Tempo
 (see workflows.converter) and are projected into Postgres, so there is one type system.
 """
 
-
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any

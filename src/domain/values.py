@@ -26,7 +26,9 @@ def parse_timestamp(field: str, raw: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise invalid(field, f"{field}: {raw!r} is not an ISO 8601 timestamp such as 2030-01-31T19:00:00Z") from None
+        raise invalid(
+            field, f"{field}: {raw!r} is not an ISO 8601 timestamp such as 2030-01-31T19:00:00Z"
+        ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)

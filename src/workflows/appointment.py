@@ -32,8 +32,12 @@ WORKFLOW_NAME = "AppointmentWorkflow"
 
 # The read model must catch up however long the database is away: retry without limit,
 # backing off to one attempt a minute.
-_PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(minutes=1))
-_ROOM_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30))
+_PROJECTION_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(minutes=1)
+)
+_ROOM_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
+)
 
 
 def workflow_id(appointment_id: str) -> str:
@@ -49,7 +53,10 @@ class AppointmentInput(Base):
 
 def _refusal(error: DomainError) -> ApplicationError:
     return ApplicationError(
-        error.message, {"kind": error.kind.value, "field": error.field}, type=error.kind.value, non_retryable=True
+        error.message,
+        {"kind": error.kind.value, "field": error.field},
+        type=error.kind.value,
+        non_retryable=True,
     )
 
 
@@ -116,7 +123,9 @@ class AppointmentWorkflow:
 
     @workflow.update(name="update_details")
     async def update_details(self, command: UpdateDetails) -> Appointment:
-        return await self._change(lambda: lifecycle.update_details(self._appointment, command, workflow.now()))
+        return await self._change(
+            lambda: lifecycle.update_details(self._appointment, command, workflow.now())
+        )
 
     @update_details.validator
     def _validate_update_details(self, command: UpdateDetails) -> None:
@@ -217,4 +226,3 @@ class AppointmentWorkflow:
                 retry_policy=_PROJECTION_RETRY,
             )
             self._projected_version = snapshot.version
-

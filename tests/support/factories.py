@@ -14,7 +14,9 @@ APPLICATION = "bf8215e5-a39e-490a-a0e2-07df6a3d8c1f"
 
 
 def principal(*roles: Role, sub: str | None = None, application_id: str = APPLICATION) -> Principal:
-    return Principal(sub=sub or str(uuid.uuid4()), roles=frozenset(roles or (Role.AGENT,)), application_id=application_id)
+    return Principal(
+        sub=sub or str(uuid.uuid4()), roles=frozenset(roles or (Role.AGENT,)), application_id=application_id
+    )
 
 
 def new_appointment(

@@ -39,8 +39,7 @@ async def register_search_attributes(client: Client) -> None:
         AddSearchAttributesRequest(
             namespace=client.namespace,
             search_attributes={
-                key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
-                for key in ALL_KEYS
+                key.name: IndexedValueType.ValueType(key.indexed_value_type.value) for key in ALL_KEYS
             },
         )
     )

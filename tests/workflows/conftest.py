@@ -26,7 +26,9 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture
-async def worker(time_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str) -> AsyncIterator[Worker]:
+async def worker(
+    time_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str
+) -> AsyncIterator[Worker]:
     settings = Settings.from_env({"ROOM_BASE_URL": "https://rooms.example.test"})
     async with build_worker(time_env.client, settings, engine, task_queue=task_queue) as running:
         yield running

@@ -14,7 +14,7 @@ from domain.access import Role
 from domain.lifecycle import ActorCommand, Reschedule, UpdateDetails
 from domain.model import Appointment, InteractionState, Status, WorkflowPolicy
 from storage.appointments import AppointmentStore
-from tests.support.factories import principal, new_appointment
+from tests.support.factories import new_appointment, principal
 from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
 
 POLICY = WorkflowPolicy(end_grace=timedelta(minutes=10))
@@ -35,11 +35,15 @@ async def _update_names(handle: WorkflowHandle) -> list[str]:
     names = []
     async for event in handle.fetch_history_events():
         if event.HasField("workflow_execution_update_accepted_event_attributes"):
-            names.append(event.workflow_execution_update_accepted_event_attributes.accepted_request.input.name)
+            names.append(
+                event.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+            )
     return names
 
 
-async def test_schedule_projects_the_appointment(time_env: WorkflowEnvironment, worker: Worker, engine) -> None:
+async def test_schedule_projects_the_appointment(
+    time_env: WorkflowEnvironment, worker: Worker, engine
+) -> None:
     agent = principal(Role.AGENT)
     appointment = new_appointment(agent, now=await time_env.get_current_time())
     await _start(time_env, worker, appointment)
@@ -57,7 +61,9 @@ async def test_reschedule_rearms_the_end_of_interaction_timer(
 
     moved = await handle.execute_update(
         AppointmentWorkflow.reschedule,
-        Reschedule(actor=agent, start=now + timedelta(hours=5), duration=timedelta(minutes=45), timezone="Asia/Tokyo"),
+        Reschedule(
+            actor=agent, start=now + timedelta(hours=5), duration=timedelta(minutes=45), timezone="Asia/Tokyo"
+        ),
     )
     assert moved.version == 2 and moved.end == now + timedelta(hours=5, minutes=45)
 
@@ -87,14 +93,18 @@ async def test_delete_completes_the_workflow(time_env: WorkflowEnvironment, work
     assert stored is not None and stored.status is Status.DELETED
 
 
-async def test_rejected_update_leaves_no_trace_in_history(time_env: WorkflowEnvironment, worker: Worker) -> None:
+async def test_rejected_update_leaves_no_trace_in_history(
+    time_env: WorkflowEnvironment, worker: Worker
+) -> None:
     organizer = principal(Role.AGENT)
     stranger = principal(Role.AGENT)
     appointment = new_appointment(organizer, now=await time_env.get_current_time())
     handle = await _start(time_env, worker, appointment)
 
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(AppointmentWorkflow.update_details, UpdateDetails(actor=stranger, title="hijacked"))
+        await handle.execute_update(
+            AppointmentWorkflow.update_details, UpdateDetails(actor=stranger, title="hijacked")
+        )
     cause = refused.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == "FORBIDDEN"
 
@@ -104,7 +114,10 @@ async def test_rejected_update_leaves_no_trace_in_history(time_env: WorkflowEnvi
             AppointmentWorkflow.reschedule,
             Reschedule(actor=organizer, start=past, duration=timedelta(minutes=5), timezone="UTC"),
         )
-    assert isinstance(invalid.value.cause, ApplicationError) and invalid.value.cause.details[0]["field"] == "start"
+    assert (
+        isinstance(invalid.value.cause, ApplicationError)
+        and invalid.value.cause.details[0]["field"] == "start"
+    )
 
     assert await _update_names(handle) == ["schedule"]
     current = await handle.query(AppointmentWorkflow.appointment)
@@ -128,7 +141,9 @@ async def test_activation_is_idempotent_and_reschedule_moves_room_expiry(
 
     moved = await handle.execute_update(
         AppointmentWorkflow.reschedule,
-        Reschedule(actor=agent, start=now + timedelta(hours=4), duration=timedelta(minutes=30), timezone="UTC"),
+        Reschedule(
+            actor=agent, start=now + timedelta(hours=4), duration=timedelta(minutes=30), timezone="UTC"
+        ),
     )
     assert moved.status is Status.ACTIVATED
     assert moved.room_access is not None and moved.room_access.url == room.url

@@ -9,7 +9,8 @@ import uuid
 from datetime import UTC, datetime
 
 from litestar import Controller, Request, delete, get, post, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from api.auth.guards import requires
@@ -30,16 +31,23 @@ from domain.model import Participant, ParticipantType
 from storage.appointments import AppointmentStore
 
 AGENT, SUPERVISOR, CLIENT_SERVICE, CUSTOMER = Role.AGENT, Role.SUPERVISOR, Role.CLIENT_SERVICE, Role.CUSTOMER
-IdParam = Parameter(description="Unique appointment identifier (UUID)")
 
 
 class AppointmentController(Controller):
     path = "/api/appointments"
     tags = ["Appointments"]
 
-    @post("/", guards=[requires(AGENT, CLIENT_SERVICE)], status_code=HTTP_200_OK, summary="Schedule a new appointment")
+    @post(
+        "/",
+        guards=[requires(AGENT, CLIENT_SERVICE)],
+        status_code=HTTP_200_OK,
+        summary="Schedule a new appointment",
+    )
     async def schedule(
-        self, data: ScheduleAppointmentRequest, request: Request[Principal, str, object], workflows: AppointmentWorkflows
+        self,
+        data: JSONBody[ScheduleAppointmentRequest],
+        request: Request[Principal, str, object],
+        workflows: NamedDependency[AppointmentWorkflows],
     ) -> AppointmentView:
         principal = request.user
         appointment = lifecycle.create(
@@ -58,7 +66,10 @@ class AppointmentController(Controller):
         summary="Update title, notes and metadata of an appointment",
     )
     async def update(
-        self, data: UpdateAppointmentRequest, request: Request[Principal, str, object], workflows: AppointmentWorkflows
+        self,
+        data: JSONBody[UpdateAppointmentRequest],
+        request: Request[Principal, str, object],
+        workflows: NamedDependency[AppointmentWorkflows],
     ) -> AppointmentView:
         appointment_id = values.parse_uuid("id", data.id)
         changed = await workflows.update_details(appointment_id, data.to_domain(request.user))
@@ -71,20 +82,24 @@ class AppointmentController(Controller):
     )
     async def reschedule(
         self,
-        data: RescheduleAppointmentRequest,
+        data: JSONBody[RescheduleAppointmentRequest],
         request: Request[Principal, str, object],
-        workflows: AppointmentWorkflows,
+        workflows: NamedDependency[AppointmentWorkflows],
     ) -> AppointmentView:
         appointment_id = values.parse_uuid("id", data.id)
         changed = await workflows.reschedule(appointment_id, data.to_domain(request.user))
         return present(changed, request.user)
 
-    @get("/{appointment_id:str}", guards=[requires(AGENT, SUPERVISOR, CUSTOMER, CLIENT_SERVICE)], summary="Get an appointment")
+    @get(
+        "/{appointment_id:str}",
+        guards=[requires(AGENT, SUPERVISOR, CUSTOMER, CLIENT_SERVICE)],
+        summary="Get an appointment",
+    )
     async def get_appointment(
         self,
-        appointment_id: str,
+        appointment_id: FromPath[str],
         request: Request[Principal, str, object],
-        store: AppointmentStore,
+        store: NamedDependency[AppointmentStore],
     ) -> AppointmentView:
         principal = request.user
         appointment = await store.get(values.parse_uuid("id", appointment_id))
@@ -100,14 +115,22 @@ class AppointmentController(Controller):
         summary="Activate an appointment: open its video room",
     )
     async def activate(
-        self, appointment_id: str, request: Request[Principal, str, object], workflows: AppointmentWorkflows
+        self,
+        appointment_id: FromPath[str],
+        request: Request[Principal, str, object],
+        workflows: NamedDependency[AppointmentWorkflows],
     ) -> RoomAccessView:
-        room = await workflows.activate(values.parse_uuid("id", appointment_id), ActorCommand(actor=request.user))
+        room = await workflows.activate(
+            values.parse_uuid("id", appointment_id), ActorCommand(actor=request.user)
+        )
         return RoomAccessView.of(room)
 
     @put("/{appointment_id:str}/end", guards=[requires(AGENT)], summary="End the appointment's interaction")
     async def end(
-        self, appointment_id: str, request: Request[Principal, str, object], workflows: AppointmentWorkflows
+        self,
+        appointment_id: FromPath[str],
+        request: Request[Principal, str, object],
+        workflows: NamedDependency[AppointmentWorkflows],
     ) -> AppointmentView:
         ended = await workflows.end(values.parse_uuid("id", appointment_id), ActorCommand(actor=request.user))
         return present(ended, request.user)
@@ -119,6 +142,9 @@ class AppointmentController(Controller):
         summary="Delete (cancel) an appointment",
     )
     async def delete_appointment(
-        self, appointment_id: str, request: Request[Principal, str, object], workflows: AppointmentWorkflows
+        self,
+        appointment_id: FromPath[str],
+        request: Request[Principal, str, object],
+        workflows: NamedDependency[AppointmentWorkflows],
     ) -> None:
         await workflows.delete(values.parse_uuid("id", appointment_id), ActorCommand(actor=request.user))

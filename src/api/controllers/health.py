@@ -6,6 +6,7 @@ import asyncio
 
 import msgspec
 from litestar import Response, get
+from litestar.di import NamedDependency
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
@@ -30,8 +31,13 @@ async def _database(engine: AsyncEngine) -> None:
         await conn.execute(text("SELECT 1"))
 
 
-@get("/health", exclude_from_auth=True, tags=["Operations"], summary="Readiness of the API and its dependencies")
-async def health(engine: AsyncEngine, temporal: Client) -> Response[Health]:
+@get(
+    "/health",
+    exclude_from_auth=True,
+    tags=["Operations"],
+    summary="Readiness of the API and its dependencies",
+)
+async def health(engine: NamedDependency[AsyncEngine], temporal: NamedDependency[Client]) -> Response[Health]:
     database, workflow_service = await asyncio.gather(
         _probe(_database(engine)), _probe(temporal.service_client.check_health())
     )

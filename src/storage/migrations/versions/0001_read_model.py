@@ -32,7 +32,9 @@ def upgrade() -> None:
         sa.Column("title", sa.Text(), nullable=True),
         sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column("doc", postgresql.JSONB(), nullable=False),
-        sa.Column("projected_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column(
+            "projected_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+        ),
     )
     op.create_index("ix_appointments_app_start", "appointments", ["application_id", "start_at"])
     op.create_index(

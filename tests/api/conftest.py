@@ -1,0 +1,104 @@
+"""The whole service over real HTTP: uvicorn serving the app, a worker, the Temporal dev
+server and PostgreSQL, shared by every API test of the session."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from api.auth.tokens import mint_token
+from config import Settings
+from domain.access import Role
+from tests.support.stack import free_port
+from worker import build_worker
+
+JWT_SECRET = "test-secret-0123456789-0123456789-abcdef"
+
+
+@dataclass(frozen=True)
+class Stack:
+    settings: Settings
+    base_url: str
+    temporal: Client
+    engine: AsyncEngine
+
+
+@pytest.fixture(scope="session")
+async def stack(
+    dev_server: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+) -> AsyncIterator[Stack]:
+    port = free_port()
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": database_url,
+            "TEMPORAL_ADDRESS": dev_server.client.service_client.config.target_host,
+            "TEMPORAL_TASK_QUEUE": f"api-tests-{uuid.uuid4()}",
+            "JWT_SECRET": JWT_SECRET,
+            "HTTP_PORT": str(port),
+            "ROOM_BASE_URL": "https://rooms.example.test",
+        }
+    )
+    worker = build_worker(dev_server.client, settings, engine)
+    worker_task = asyncio.create_task(worker.run())
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    server_task = asyncio.create_task(server.serve())
+    while not server.started:
+        if server_task.done():
+            server_task.result()
+        await asyncio.sleep(0.05)
+    yield Stack(
+        settings=settings, base_url=f"http://127.0.0.1:{port}", temporal=dev_server.client, engine=engine
+    )
+    server.should_exit = True
+    await server_task
+    await worker.shutdown()
+    await worker_task
+
+
+@pytest.fixture
+async def http(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as client:
+        yield client
+
+
+TokenFactory = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def application_id() -> str:
+    """A fresh tenant per test, so tests never see each other's appointments."""
+    return str(uuid.uuid4())
+
+
+@pytest.fixture
+def auth(application_id: str) -> TokenFactory:
+    """`auth(Role.AGENT, sub=..., application_id=..., conference_id=...)` -> request headers."""
+
+    def headers(
+        *roles: Role,
+        sub: str | None = None,
+        application_id: str = application_id,
+        conference_id: str | None = None,
+    ) -> dict[str, str]:
+        token = mint_token(
+            JWT_SECRET,
+            sub=sub or str(uuid.uuid4()),
+            roles=[r.value for r in roles],
+            application_id=application_id,
+            conference_id=conference_id,
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers

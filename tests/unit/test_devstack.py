@@ -1,0 +1,72 @@
+"""Pieces of the development stack that need no server."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+from pathlib import Path
+
+from api.auth.tokens import TokenVerifier
+from devstack.banner import DEMO_APPLICATION_ID, DEMO_SUBJECTS, StackInfo, demo_tokens, render
+from devstack.net import free_port, port_is_free
+from devstack.processes import spawn, terminate
+
+SECRET = "test-secret-0123456789abcdef-0123456789"
+
+
+def test_printed_tokens_are_accepted_by_the_api() -> None:
+    tokens = demo_tokens(SECRET, audience="appointments", issuer="dev")
+    verifier = TokenVerifier(SECRET, audience="appointments", issuer="dev")
+
+    assert [t.role for t in tokens] == list(DEMO_SUBJECTS)
+    for token in tokens:
+        principal = verifier.verify(token.token)
+        assert principal.sub == DEMO_SUBJECTS[token.role]
+        assert principal.application_id == DEMO_APPLICATION_ID
+        assert [role.value for role in principal.roles] == [token.role]
+
+
+def test_banner_names_urls_secret_and_one_export_per_role() -> None:
+    info = StackInfo(
+        api_url="http://127.0.0.1:8000",
+        temporal_address="127.0.0.1:7233",
+        temporal_ui_url="http://127.0.0.1:8233",
+        mail="/data/mail/",
+        jwt_secret=SECRET,
+        namespace="default",
+    )
+    text = render(info, demo_tokens(SECRET))
+
+    for expected in ("http://127.0.0.1:8000/schema/openapi.json", "http://127.0.0.1:8233", "/data/mail/"):
+        assert expected in text
+    assert f"{SECRET}   (development secret" in text
+    assert text.count("export ") == 5
+    assert "$AGENT_TOKEN" in text
+
+
+def test_port_is_free_sees_a_listener() -> None:
+    port = free_port()
+    assert port_is_free(port)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        assert not port_is_free(port)
+
+
+def test_terminate_kills_a_child_that_ignores_sigterm(tmp_path: Path) -> None:
+    ready = tmp_path / "ready"
+    code = (
+        "import pathlib, signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "pathlib.Path(sys.argv[1]).touch(); time.sleep(60)"
+    )
+    child = spawn("stubborn", [sys.executable, "-c", code, str(ready)], cwd=tmp_path, env={})
+    deadline = time.monotonic() + 10
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    started = time.monotonic()
+    terminate([child], timeout=0.5)
+
+    assert child.poll() == -9
+    assert time.monotonic() - started < 5

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from config.settings import DEV_JWT_SECRET, Settings, SettingsError, to_sqlalchemy_url
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env({})
+
+    assert settings.http_port == 8000
+    assert settings.data_dir == Path(".data").resolve()
+    assert settings.jwt_secret == DEV_JWT_SECRET
+    assert settings.jwt_audience is None
+    assert settings.jwt_issuer is None
+    assert settings.temporal_port == 7233
+    assert settings.temporal_ui_port == 8233
+    assert settings.smtp_port == 1025
+    assert settings.temporal_namespace == "default"
+    assert settings.task_queue == "appointments"
+    assert settings.room_base_url == "http://localhost:8000/rooms"
+    assert settings.end_grace == timedelta(minutes=60)
+    # Nothing external: every server is the embedded one.
+    assert settings.database_url_override is None
+    assert settings.temporal_address_override is None
+    assert settings.smtp_host_override is None
+    assert settings.temporal_address == "127.0.0.1:7233"
+    assert settings.smtp_host == "127.0.0.1"
+    assert settings.postgres_dir == settings.data_dir / "postgres"
+    assert settings.mail_dir == settings.data_dir / "mail"
+    assert settings.database_url.startswith("postgresql+asyncpg://")
+    assert f"host={settings.postgres_dir}" in settings.database_url
+
+
+def test_overrides(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "HTTP_PORT": "9000",
+            "DATA_DIR": str(tmp_path),
+            "JWT_SECRET": "s3cret",
+            "JWT_AUDIENCE": "appointments",
+            "JWT_ISSUER": "https://idp.example.com",
+            "TEMPORAL_PORT": "17233",
+            "TEMPORAL_UI_PORT": "18233",
+            "SMTP_PORT": "2525",
+            "DATABASE_URL": "postgresql://app:pw@db.example.com:5432/appointments",
+            "TEMPORAL_ADDRESS": "temporal.example.com:7233",
+            "SMTP_HOST": "mail.example.com",
+            "TEMPORAL_NAMESPACE": "contact-center",
+            "TEMPORAL_TASK_QUEUE": "appointments-eu",
+            "ROOM_BASE_URL": "https://video.example.com/q/",
+            "END_GRACE_MINUTES": "15",
+        }
+    )
+
+    assert settings.http_port == 9000
+    assert settings.data_dir == tmp_path.resolve()
+    assert settings.jwt_secret == "s3cret"
+    assert settings.jwt_audience == "appointments"
+    assert settings.jwt_issuer == "https://idp.example.com"
+    assert settings.temporal_port == 17233
+    assert settings.temporal_ui_port == 18233
+    assert settings.smtp_port == 2525
+    assert settings.database_url == "postgresql+asyncpg://app:pw@db.example.com:5432/appointments"
+    assert settings.temporal_address == "temporal.example.com:7233"
+    assert settings.smtp_host == "mail.example.com"
+    assert settings.temporal_namespace == "contact-center"
+    assert settings.task_queue == "appointments-eu"
+    assert settings.room_base_url == "https://video.example.com/q"
+    assert settings.end_grace == timedelta(minutes=15)
+
+
+def test_room_base_url_follows_http_port() -> None:
+    assert Settings.from_env({"HTTP_PORT": "8080"}).room_base_url == "http://localhost:8080/rooms"
+
+
+def test_empty_values_mean_unset() -> None:
+    settings = Settings.from_env({"HTTP_PORT": "", "DATABASE_URL": " ", "SMTP_HOST": "", "JWT_SECRET": ""})
+
+    assert settings.http_port == 8000
+    assert settings.database_url_override is None
+    assert settings.smtp_host_override is None
+    assert settings.jwt_secret == DEV_JWT_SECRET
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("HTTP_PORT", "http"), ("SMTP_PORT", "-1"), ("TEMPORAL_PORT", "70000"), ("END_GRACE_MINUTES", "1h")],
+)
+def test_invalid_integers_are_rejected(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://u@h/db", "postgres://u@h/db", "postgresql+asyncpg://u@h/db"],
+)
+def test_database_url_pins_asyncpg(url: str) -> None:
+    assert to_sqlalchemy_url(url) == "postgresql+asyncpg://u@h/db"
+
+
+def test_database_url_of_another_database_is_rejected() -> None:
+    with pytest.raises(SettingsError):
+        Settings.from_env({"DATABASE_URL": "mysql://u@h/db"}).database_url  # noqa: B018
