@@ -1,0 +1,33 @@
+"""Replays stored histories of real runs against the current workflow code.
+
+A change that would break running appointments (non-determinism) fails here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from workflows.appointment import AppointmentWorkflow
+from workflows.converter import data_converter
+
+HISTORIES = {
+    path.stem: path.read_text() for path in sorted((Path(__file__).parent / "histories").glob("*.json"))
+}
+
+
+def test_there_are_histories_to_replay() -> None:
+    assert set(HISTORIES) >= {"lifecycle", "deleted", "expired"}
+
+
+@pytest.mark.parametrize("name", list(HISTORIES))
+async def test_history_replays_without_nondeterminism(name: str) -> None:
+    history = WorkflowHistory.from_json(f"replay-{name}", json.loads(HISTORIES[name]))
+    result = await Replayer(workflows=[AppointmentWorkflow], data_converter=data_converter).replay_workflow(
+        history, raise_on_replay_failure=True
+    )
+    assert result.replay_failure is None
