@@ -10,9 +10,9 @@ import re
 from datetime import timedelta
 
 _DURATION = re.compile(
-    r"^P(?!$)(?:(?P<weeks>\d+(?:[.,]\d+)?)W)?(?:(?P<days>\d+(?:[.,]\d+)?)D)?"
-    r"(?:T(?=\d)(?:(?P<hours>\d+(?:[.,]\d+)?)H)?(?:(?P<minutes>\d+(?:[.,]\d+)?)M)?"
-    r"(?:(?P<seconds>\d+(?:[.,]\d+)?)S)?)?$"
+    r"^P(?!$)(?:(?P<weeks>[0-9]+(?:[.,][0-9]+)?)W)?(?:(?P<days>[0-9]+(?:[.,][0-9]+)?)D)?"
+    r"(?:T(?=[0-9])(?:(?P<hours>[0-9]+(?:[.,][0-9]+)?)H)?(?:(?P<minutes>[0-9]+(?:[.,][0-9]+)?)M)?"
+    r"(?:(?P<seconds>[0-9]+(?:[.,][0-9]+)?)S)?)?$"
 )
 
 
@@ -34,7 +34,10 @@ def parse_duration(raw: str) -> timedelta:
             raise ValueError(f"{raw!r} uses years or months, whose length varies; use days or hours")
         raise ValueError(f"{raw!r} is not an ISO 8601 duration such as PT30M or P1DT2H")
     parts = {k: float(v.replace(",", ".")) for k, v in match.groupdict().items() if v is not None}
-    return timedelta(**parts)
+    try:
+        return timedelta(**parts)
+    except OverflowError:
+        raise ValueError(f"{raw!r} is too long to be a duration") from None
 
 
 def parse_positive_duration(raw: str) -> timedelta:

@@ -25,13 +25,13 @@ def parse_timestamp(field: str, raw: str) -> datetime:
     text = unquote(raw)
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise invalid(
             field, f"{field}: {raw!r} is not an ISO 8601 timestamp such as 2030-01-31T19:00:00Z"
         ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def parse_duration_field(field: str, raw: str, maximum: timedelta | None = MAX_DURATION) -> timedelta:
