@@ -18,13 +18,20 @@ from temporalio.client import Client
 from api.auth.middleware import JWTAuthenticationMiddleware
 from api.auth.tokens import TokenVerifier
 from api.controllers.appointments import AppointmentController
+from api.controllers.customer_scheduling import CustomerSchedulingController
 from api.controllers.health import health
+from api.controllers.participants import ParticipantController
+from api.controllers.queries import AppointmentQueryController
 from api.errors import exception_handlers
 from api.workflow_gateway import AppointmentWorkflows
 from config import Settings, load_settings
 from domain.model import WorkflowPolicy
+from domain.otp import CodeHasher
+from mail.sender import SmtpSender
 from storage.appointments import AppointmentStore
 from storage.database import create_engine
+from storage.otps import OtpStore
+from storage.queries import AppointmentQueries
 from workflows.converter import data_converter
 
 MAX_BODY_BYTES = 256 * 1024
@@ -54,6 +61,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.engine = engine
         app.state.temporal = temporal
         app.state.store = store
+        app.state.queries = AppointmentQueries(engine)
+        app.state.otps = OtpStore(engine)
         app.state.workflows = AppointmentWorkflows(
             temporal,
             task_queue=settings.task_queue,
@@ -66,13 +75,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.dispose()
 
     return Litestar(
-        route_handlers=[AppointmentController, health],
+        route_handlers=[
+            AppointmentController,
+            AppointmentQueryController,
+            ParticipantController,
+            CustomerSchedulingController,
+            health,
+        ],
         lifespan=[connections],
         state=State(
             {
                 "token_verifier": TokenVerifier(
                     settings.jwt_secret, audience=settings.jwt_audience, issuer=settings.jwt_issuer
-                )
+                ),
+                "hasher": CodeHasher(settings.jwt_secret),
+                "mailer": SmtpSender.from_settings(settings),
             }
         ),
         dependencies={
@@ -80,6 +97,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "temporal": _from_state("temporal"),
             "store": _from_state("store"),
             "workflows": _from_state("workflows"),
+            "queries": _from_state("queries"),
+            "otps": _from_state("otps"),
+            "hasher": _from_state("hasher"),
+            "mailer": _from_state("mailer"),
         },
         middleware=[DefineMiddleware(JWTAuthenticationMiddleware, exclude="^/schema")],
         exception_handlers=exception_handlers,
@@ -92,7 +113,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
             components=Components(
                 security_schemes={
-                    "jwtBearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                    "jwtBearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                    "basicOtp": SecurityScheme(
+                        type="http", scheme="basic", description="email:one-time password from /basic/otp"
+                    ),
                 }
             ),
             security=[{"jwtBearerToken": []}],

@@ -38,13 +38,17 @@ class ErrorBody(msgspec.Struct, omit_defaults=True):
 
 
 class ServiceUnavailable(Exception):
-    """A dependency (database, Temporal) does not answer; the client may retry."""
+    """A dependency (database, Temporal, SMTP) does not answer; the client may retry."""
+
+
+class TooManyRequests(Exception):
+    """The client asked too often; it may retry later."""
 
 
 def error_response(status: int, message: str, field: str | None = None) -> Response[ErrorBody]:
     headers = {"WWW-Authenticate": 'Bearer realm="appointments"'} if status == 401 else None
-    if status == 503:
-        headers = {"Retry-After": "5"}
+    if status in (429, 503):
+        headers = {"Retry-After": "60" if status == 429 else "5"}
     return Response(
         ErrorBody(status=status, error=HTTPStatus(status).phrase, message=message, field=field),
         status_code=status,
@@ -93,6 +97,10 @@ def _unavailable(_: Request, exc: ServiceUnavailable) -> Response[ErrorBody]:
     return error_response(503, str(exc))
 
 
+def _too_many(_: Request, exc: TooManyRequests) -> Response[ErrorBody]:
+    return error_response(429, str(exc))
+
+
 def _unexpected(request: Request, exc: Exception) -> Response[ErrorBody]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "an unexpected error occurred; it has been logged")
@@ -103,5 +111,6 @@ exception_handlers: ExceptionHandlersMap = {
     HTTPException: _http,
     DomainError: _domain,
     ServiceUnavailable: _unavailable,
+    TooManyRequests: _too_many,
     Exception: _unexpected,
 }

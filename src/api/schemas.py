@@ -24,6 +24,7 @@ from domain.model import (
     Interaction,
     InteractionState,
     Name,
+    Participant,
     ParticipantRef,
     ParticipantType,
     RoomAccess,
@@ -239,3 +240,75 @@ def present(appointment: Appointment, principal: Principal) -> AppointmentView:
         status=appointment.status,
         version=appointment.version,
     )
+
+
+# -- participants ----------------------------------------------------------------------------
+
+
+class AddParticipantAgentRequest(Schema):
+    """Also the body of a reassignment."""
+
+    id: Id
+    user_id: Id
+
+
+class AddParticipantCustomerRequest(Schema):
+    id: Id
+    customer: CustomerBody
+
+
+class ParticipantView(Schema):
+    """GetParticipantDetailsResponse of the contract."""
+
+    id: str
+    type: ParticipantType
+    metadata: dict[str, Any]
+    name: Name | None = None
+    contact: Contact | None = None
+    username: str | None = None
+
+    @classmethod
+    def of(cls, participant: Participant) -> ParticipantView:
+        return cls(
+            id=participant.id,
+            type=participant.type,
+            metadata=participant.metadata,
+            name=participant.name,
+            contact=participant.contact,
+            username=participant.username,
+        )
+
+
+# -- queries ---------------------------------------------------------------------------------
+
+
+class AppointmentsPage(Schema):
+    """FindAppointmentsResponsePaged of the contract."""
+
+    content: list[AppointmentView]
+    page_count: int
+    page_number: int
+    page_size: int
+    sort_field: str
+    sort_order: str
+    total: int
+
+
+class AppointmentCountView(Schema):
+    count: int
+    duration: str
+    start: datetime
+    end: datetime
+    timezone: str
+
+
+class AppointmentOverlapView(Schema):
+    count: int
+
+
+# -- customer self-scheduling ----------------------------------------------------------------
+
+
+class OtpRequest(Schema):
+    application_id: Id
+    email: ShortText

@@ -20,7 +20,14 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ServiceUnavailable
 from domain.errors import DomainError, ErrorKind, conflict, not_found
-from domain.lifecycle import ActorCommand, Reschedule, UpdateDetails
+from domain.lifecycle import (
+    ActorCommand,
+    AddCustomer,
+    AgentCommand,
+    RemoveParticipant,
+    Reschedule,
+    UpdateDetails,
+)
 from domain.model import Appointment, RoomAccess, WorkflowPolicy
 from storage.appointments import AppointmentStore
 from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
@@ -60,6 +67,18 @@ class AppointmentWorkflows:
 
     async def reschedule(self, appointment_id: str, command: Reschedule) -> Appointment:
         return await self._update(appointment_id, AppointmentWorkflow.reschedule, command)
+
+    async def add_agent(self, appointment_id: str, command: AgentCommand) -> Appointment:
+        return await self._update(appointment_id, AppointmentWorkflow.add_agent, command)
+
+    async def add_customer(self, appointment_id: str, command: AddCustomer) -> Appointment:
+        return await self._update(appointment_id, AppointmentWorkflow.add_customer, command)
+
+    async def remove_participant(self, appointment_id: str, command: RemoveParticipant) -> Appointment:
+        return await self._update(appointment_id, AppointmentWorkflow.remove_participant, command)
+
+    async def reassign(self, appointment_id: str, command: AgentCommand) -> Appointment:
+        return await self._update(appointment_id, AppointmentWorkflow.reassign, command)
 
     async def activate(self, appointment_id: str, command: ActorCommand) -> RoomAccess:
         return await self._update(appointment_id, AppointmentWorkflow.activate, command)

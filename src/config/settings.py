@@ -61,6 +61,10 @@ class Settings:
     database_url_override: str | None
     temporal_address_override: str | None
     smtp_host_override: str | None
+    smtp_username: str | None
+    smtp_password: str | None
+    smtp_starttls: bool
+    mail_from: str
     temporal_namespace: str
     task_queue: str
     room_base_url: str
@@ -84,6 +88,10 @@ class Settings:
             database_url_override=_optional(env, "DATABASE_URL"),
             temporal_address_override=_optional(env, "TEMPORAL_ADDRESS"),
             smtp_host_override=_optional(env, "SMTP_HOST"),
+            smtp_username=_optional(env, "SMTP_USERNAME"),
+            smtp_password=_optional(env, "SMTP_PASSWORD"),
+            smtp_starttls=(env.get("SMTP_STARTTLS") or "false").lower() in ("1", "true", "yes"),
+            mail_from=env.get("MAIL_FROM") or "Appointments <appointments@localhost>",
             temporal_namespace=env.get("TEMPORAL_NAMESPACE") or "default",
             task_queue=env.get("TEMPORAL_TASK_QUEUE") or "appointments",
             room_base_url=(env.get("ROOM_BASE_URL") or f"http://localhost:{http_port}/rooms").rstrip("/"),

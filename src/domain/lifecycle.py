@@ -12,7 +12,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from domain.access import Principal, check_access
-from domain.errors import conflict, invalid
+from domain.errors import DomainError, ErrorKind, conflict, invalid
 from domain.model import (
     Appointment,
     Base,
@@ -71,6 +71,25 @@ class ActorCommand(Base):
     """A change that needs nothing but who asks: activate, end, delete."""
 
     actor: Principal
+
+
+class AgentCommand(Base):
+    """Add an agent, or reassign the appointment to it."""
+
+    actor: Principal
+    user_id: str
+
+
+class AddCustomer(Base):
+    actor: Principal
+    # Chosen by the API, so that the workflow stays deterministic.
+    participant_id: str
+    customer: CustomerDetails
+
+
+class RemoveParticipant(Base):
+    actor: Principal
+    participant_id: str
 
 
 def _changed(appointment: Appointment, now: datetime, **changes: Any) -> Appointment:
@@ -142,6 +161,49 @@ def update_details(appointment: Appointment, command: UpdateDetails, now: dateti
     if command.metadata is not UNSET:
         changes["metadata"] = command.metadata or {}
     return _changed(appointment, now, **changes)
+
+
+def add_agent(appointment: Appointment, command: AgentCommand, now: datetime) -> Appointment:
+    require_open(appointment, command.actor)
+    if appointment.involves_agent(command.user_id):
+        raise conflict("this agent already participates in the appointment", "userId")
+    agent = Participant(id=command.user_id, type=ParticipantType.AGENT)
+    return _changed(appointment, now, participants=(*appointment.participants, agent))
+
+
+def add_customer(appointment: Appointment, command: AddCustomer, now: datetime) -> Appointment:
+    require_open(appointment, command.actor)
+    details = command.customer
+    customer = Participant(
+        id=command.participant_id,
+        type=ParticipantType.CUSTOMER,
+        name=details.name,
+        contact=details.contact,
+        metadata=details.metadata,
+        username=details.username,
+    )
+    return _changed(appointment, now, participants=(*appointment.participants, customer))
+
+
+def remove_participant(appointment: Appointment, command: RemoveParticipant, now: datetime) -> Appointment:
+    require_open(appointment, command.actor)
+    participant = appointment.participant(command.participant_id)
+    if participant is None:
+        raise DomainError(ErrorKind.NOT_FOUND, "participant not found", "participantId")
+    if participant.ref == appointment.organizer:
+        raise conflict("the organizer cannot be removed; reassign the appointment first", "participantId")
+    remaining = tuple(p for p in appointment.participants if p.id != participant.id)
+    return _changed(appointment, now, participants=remaining)
+
+
+def reassign(appointment: Appointment, command: AgentCommand, now: datetime) -> Appointment:
+    """The agent becomes organizer and the only agent; customers stay. Same organizer: no change."""
+    require_open(appointment, command.actor)
+    agent = Participant(id=command.user_id, type=ParticipantType.AGENT)
+    if appointment.organizer == agent.ref:
+        return appointment
+    customers = tuple(p for p in appointment.participants if p.type is ParticipantType.CUSTOMER)
+    return _changed(appointment, now, organizer=agent.ref, participants=(*customers, agent))
 
 
 def end_of_interaction(appointment: Appointment, policy: WorkflowPolicy) -> datetime:

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, Text, text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, Integer, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -39,7 +39,29 @@ class AppointmentRow(Base):
     __table_args__ = (
         Index("ix_appointments_app_start", "application_id", "start_at"),
         Index("ix_appointments_app_organizer_start", "application_id", "organizer_id", "start_at"),
+        Index(
+            "ix_appointments_open_during",
+            "application_id",
+            text("tstzrange(start_at, end_at, '[)')"),
+            postgresql_using="gist",
+            postgresql_where=text("status IN ('SCHEDULED', 'ACTIVATED')"),
+        ),
     )
+
+
+class CustomerOtpRow(Base):
+    __tablename__ = "customer_otps"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    application_id: Mapped[str] = mapped_column(Text)
+    email: Mapped[str] = mapped_column(Text)
+    code_hash: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_customer_otps_app_email", "application_id", "email", "created_at"),)
 
 
 class ParticipantRow(Base):

@@ -22,7 +22,14 @@ with workflow.unsafe.imports_passed_through():
     from domain import lifecycle
     from domain.activity_names import PROJECT_APPOINTMENT, PROVISION_ROOM
     from domain.errors import DomainError
-    from domain.lifecycle import ActorCommand, Reschedule, UpdateDetails
+    from domain.lifecycle import (
+        ActorCommand,
+        AddCustomer,
+        AgentCommand,
+        RemoveParticipant,
+        Reschedule,
+        UpdateDetails,
+    )
     from domain.model import Appointment, Base, RoomAccess, RoomRequest, WorkflowPolicy
     from workflows.search import search_attributes
 
@@ -141,6 +148,40 @@ class AppointmentWorkflow:
     def _validate_reschedule(self, command: Reschedule) -> None:
         _judge(lambda: lifecycle.reschedule(self._appointment, command, self._policy, workflow.now()))
 
+    @workflow.update(name="add_agent")
+    async def add_agent(self, command: AgentCommand) -> Appointment:
+        return await self._change(lambda: lifecycle.add_agent(self._appointment, command, workflow.now()))
+
+    @add_agent.validator
+    def _validate_add_agent(self, command: AgentCommand) -> None:
+        _judge(lambda: lifecycle.add_agent(self._appointment, command, workflow.now()))
+
+    @workflow.update(name="add_customer")
+    async def add_customer(self, command: AddCustomer) -> Appointment:
+        return await self._change(lambda: lifecycle.add_customer(self._appointment, command, workflow.now()))
+
+    @add_customer.validator
+    def _validate_add_customer(self, command: AddCustomer) -> None:
+        _judge(lambda: lifecycle.add_customer(self._appointment, command, workflow.now()))
+
+    @workflow.update(name="remove_participant")
+    async def remove_participant(self, command: RemoveParticipant) -> Appointment:
+        return await self._change(
+            lambda: lifecycle.remove_participant(self._appointment, command, workflow.now())
+        )
+
+    @remove_participant.validator
+    def _validate_remove_participant(self, command: RemoveParticipant) -> None:
+        _judge(lambda: lifecycle.remove_participant(self._appointment, command, workflow.now()))
+
+    @workflow.update(name="reassign")
+    async def reassign(self, command: AgentCommand) -> Appointment:
+        return await self._change(lambda: lifecycle.reassign(self._appointment, command, workflow.now()))
+
+    @reassign.validator
+    def _validate_reassign(self, command: AgentCommand) -> None:
+        _judge(lambda: lifecycle.reassign(self._appointment, command, workflow.now()))
+
     @workflow.update(name="activate")
     async def activate(self, command: ActorCommand) -> RoomAccess:
         # One room per appointment: a second activation waits for the first and reuses its room.
@@ -191,6 +232,8 @@ class AppointmentWorkflow:
         # Validators and handlers of updates accepted in one activation may interleave, so
         # the rule is judged again against the state the handler actually changes.
         changed = _judge(rule)
+        if changed is self._appointment:
+            return changed  # nothing to change (e.g. reassigned to the current organizer)
         self._commit(changed)
         await self._project()
         return changed

@@ -1,0 +1,131 @@
+"""Participants of an appointment, and its reassignment to another agent."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, Request, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK
+
+from api.auth.guards import requires
+from api.schemas import (
+    AddParticipantAgentRequest,
+    AddParticipantCustomerRequest,
+    AppointmentView,
+    ParticipantView,
+    present,
+)
+from api.workflow_gateway import AppointmentWorkflows
+from domain import values
+from domain.access import Principal, Role, check_access, visible_participant_types
+from domain.errors import DomainError, ErrorKind, not_found
+from domain.lifecycle import AddCustomer, AgentCommand, RemoveParticipant
+from domain.model import Status
+from storage.appointments import AppointmentStore
+
+AGENT, SUPERVISOR, CUSTOMER = Role.AGENT, Role.SUPERVISOR, Role.CUSTOMER
+PrincipalRequest = Request[Principal, str, object]
+
+
+def _participant_not_found() -> DomainError:
+    return DomainError(ErrorKind.NOT_FOUND, "participant not found", "participantId")
+
+
+class ParticipantController(Controller):
+    path = "/api/appointments"
+    tags = ["Participants"]
+
+    @post(
+        "/participants/agents",
+        guards=[requires(AGENT, SUPERVISOR)],
+        status_code=HTTP_200_OK,
+        summary="Add an agent as a participant",
+    )
+    async def add_agent(
+        self,
+        data: JSONBody[AddParticipantAgentRequest],
+        request: PrincipalRequest,
+        workflows: NamedDependency[AppointmentWorkflows],
+    ) -> AppointmentView:
+        appointment_id = values.parse_uuid("id", data.id)
+        changed = await workflows.add_agent(
+            appointment_id, AgentCommand(actor=request.user, user_id=data.user_id)
+        )
+        return present(changed, request.user)
+
+    @post(
+        "/participants/customers",
+        guards=[requires(AGENT, SUPERVISOR)],
+        status_code=HTTP_200_OK,
+        summary="Add a customer as a participant",
+    )
+    async def add_customer(
+        self,
+        data: JSONBody[AddParticipantCustomerRequest],
+        request: PrincipalRequest,
+        workflows: NamedDependency[AppointmentWorkflows],
+    ) -> AppointmentView:
+        appointment_id = values.parse_uuid("id", data.id)
+        command = AddCustomer(
+            actor=request.user, participant_id=str(uuid.uuid4()), customer=data.customer.to_domain()
+        )
+        return present(await workflows.add_customer(appointment_id, command), request.user)
+
+    @put(
+        "/reassign", guards=[requires(AGENT, SUPERVISOR)], summary="Reassign an appointment to another agent"
+    )
+    async def reassign(
+        self,
+        data: JSONBody[AddParticipantAgentRequest],
+        request: PrincipalRequest,
+        workflows: NamedDependency[AppointmentWorkflows],
+    ) -> AppointmentView:
+        appointment_id = values.parse_uuid("id", data.id)
+        changed = await workflows.reassign(
+            appointment_id, AgentCommand(actor=request.user, user_id=data.user_id)
+        )
+        return present(changed, request.user)
+
+    @get(
+        "/{appointment_id:str}/participants/{participant_id:str}",
+        guards=[requires(AGENT, SUPERVISOR, CUSTOMER)],
+        summary="Get a participant's details",
+    )
+    async def get_participant(
+        self,
+        appointment_id: FromPath[str],
+        participant_id: FromPath[str],
+        request: PrincipalRequest,
+        store: NamedDependency[AppointmentStore],
+    ) -> ParticipantView:
+        principal = request.user
+        appointment = await store.get(values.parse_uuid("id", appointment_id))
+        if appointment is None:
+            raise not_found()
+        check_access(principal, appointment)
+        participant = appointment.participant(participant_id)
+        if participant is None or participant.type not in visible_participant_types(principal):
+            raise _participant_not_found()
+        if principal.roles == {CUSTOMER} and appointment.status is Status.ENDED:
+            # The contract: a customer's view of participants ends with the appointment.
+            raise _participant_not_found()
+        return ParticipantView.of(participant)
+
+    @delete(
+        "/{appointment_id:str}/participants/{participant_id:str}",
+        guards=[requires(AGENT, SUPERVISOR)],
+        status_code=HTTP_200_OK,
+        summary="Remove a participant",
+    )
+    async def remove_participant(
+        self,
+        appointment_id: FromPath[str],
+        participant_id: FromPath[str],
+        request: PrincipalRequest,
+        workflows: NamedDependency[AppointmentWorkflows],
+    ) -> AppointmentView:
+        command = RemoveParticipant(actor=request.user, participant_id=participant_id)
+        changed = await workflows.remove_participant(values.parse_uuid("id", appointment_id), command)
+        return present(changed, request.user)

@@ -1,0 +1,109 @@
+"""Reads over many appointments: slot and overlap counts, eligibility."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+
+from api.auth.guards import requires
+from api.query_params import MAX_TIME_FRAME
+from api.schemas import (
+    AppointmentCountView,
+    AppointmentOverlapView,
+    AppointmentView,
+    present,
+)
+from domain import values
+from domain.access import Principal, Role
+from domain.durations import format_duration, unquote
+from domain.model import Status
+from storage.queries import AppointmentFilter, AppointmentQueries, Page
+
+MAX_ELIGIBLE = 1000
+
+PrincipalRequest = Request[Principal, str, object]
+
+
+class AppointmentQueryController(Controller):
+    path = "/api/appointments"
+    tags = ["Appointments"]
+
+    @get(
+        "/count",
+        exclude_from_auth=True,
+        security=[],
+        summary="Count scheduled appointments per slot in a time frame (no authentication)",
+    )
+    async def count(
+        self,
+        queries: NamedDependency[AppointmentQueries],
+        application_id: Annotated[str, Parameter(query="applicationId")],
+        start: str,
+        time_frame: Annotated[str, Parameter(query="timeFrame")],
+    ) -> list[AppointmentCountView]:
+        begin = values.parse_timestamp("start", start)
+        frame = values.parse_duration_field("timeFrame", time_frame, maximum=MAX_TIME_FRAME)
+        slots = await queries.count_slots(unquote(application_id), begin, begin + frame)
+        return [
+            AppointmentCountView(
+                count=s.count,
+                duration=format_duration(s.duration),
+                start=s.start,
+                end=s.end,
+                timezone=s.timezone,
+            )
+            for s in slots
+        ]
+
+    @get(
+        "/overlap/count",
+        exclude_from_auth=True,
+        security=[],
+        summary="Count scheduled or activated appointments overlapping an interval (no authentication)",
+    )
+    async def overlap_count(
+        self,
+        queries: NamedDependency[AppointmentQueries],
+        application_id: Annotated[str, Parameter(query="applicationId")],
+        start: str,
+        duration: str,
+    ) -> AppointmentOverlapView:
+        begin = values.parse_timestamp("start", start)
+        length = values.parse_duration_field("duration", duration, maximum=MAX_TIME_FRAME)
+        return AppointmentOverlapView(
+            count=await queries.count_overlapping(unquote(application_id), begin, begin + length)
+        )
+
+    @get(
+        "/eligible",
+        guards=[requires(Role.CLIENT_SERVICE)],
+        deprecated=True,
+        summary="[Deprecated] Appointments not yet activated",
+        description="Every scheduled appointment may be activated at any time; prefer the list endpoint.",
+    )
+    async def eligible(
+        self,
+        request: PrincipalRequest,
+        queries: NamedDependency[AppointmentQueries],
+        time_frame: Annotated[str | None, Parameter(query="timeFrame")] = None,
+    ) -> Response[list[AppointmentView]]:
+        principal = request.user
+        frame = None
+        if time_frame is not None and unquote(time_frame):
+            frame = values.parse_duration_field("timeFrame", time_frame, maximum=MAX_TIME_FRAME)
+        found, _ = await queries.page(
+            AppointmentFilter(
+                application_id=principal.application_id,
+                statuses=(Status.SCHEDULED,),
+                starts_before=None if frame is None else datetime.now(UTC) + frame,
+            ),
+            Page(number=1, size=MAX_ELIGIBLE),
+        )
+        return Response(
+            [present(a, principal) for a in found],
+            headers={"Deprecation": "true", "Link": '</api/appointments/>; rel="successor-version"'},
+        )

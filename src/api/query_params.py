@@ -1,0 +1,62 @@
+"""Query parameters of the list endpoints: lists, ranges and paging, parsed into filters."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from domain import values
+from domain.access import Principal
+from domain.durations import unquote
+from domain.errors import forbidden, invalid
+from storage.queries import Page, SortField
+
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+MAX_PAGE_NUMBER = 100_000
+# Counting windows are bounded so that one request cannot ask for a scan of all time.
+MAX_TIME_FRAME = timedelta(days=366)
+
+QueryList = list[str] | None
+
+
+def items(raw: QueryList) -> list[str]:
+    """Repeated parameters and comma-separated values alike."""
+    return [unquote(part) for value in raw or [] for part in value.split(",") if unquote(part)]
+
+
+def time_range(raw: QueryList) -> tuple[datetime, datetime] | None:
+    parts = items(raw)
+    if not parts:
+        return None
+    if len(parts) != 2:
+        raise invalid("range", "range: give a start and an end, comma-separated (start,end)")
+    start, end = (values.parse_timestamp("range", item) for item in parts)
+    if end < start:
+        raise invalid("range", "range: the end is before the start")
+    return start, end
+
+
+def page(
+    page_size: int | None, page_number: int | None, sort_field: str | None, sort_order: str | None
+) -> Page:
+    size = DEFAULT_PAGE_SIZE if page_size is None else page_size
+    number = 1 if page_number is None else page_number
+    if size < 1:
+        raise invalid("pageSize", "pageSize: must be at least 1")
+    if not 1 <= number <= MAX_PAGE_NUMBER:
+        raise invalid("pageNumber", f"pageNumber: must be between 1 and {MAX_PAGE_NUMBER}")
+    field = unquote(sort_field or SortField.START.value)
+    if field not in SortField.__members__.values():
+        allowed = ", ".join(f.value for f in SortField)
+        raise invalid("sortField", f"sortField: {field!r} is not one of {allowed}")
+    order = unquote(sort_order or "asc").lower()
+    if order not in ("asc", "desc"):
+        raise invalid("sortOrder", "sortOrder: must be asc or desc")
+    return Page(
+        number=number, size=min(size, MAX_PAGE_SIZE), sort_field=SortField(field), descending=order == "desc"
+    )
+
+
+def same_application(principal: Principal, application_id: str | None) -> None:
+    if application_id is not None and unquote(application_id) != principal.application_id:
+        raise forbidden("applicationId differs from the application of the token")

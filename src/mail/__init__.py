@@ -1,0 +1,1 @@
+"""Outgoing email over SMTP (aiosmtplib), shared by the API and the activities."""

@@ -1,0 +1,136 @@
+"""The read model's list and count queries, each shaped to be served by one index.
+
+- lists: `(application_id, start_at)` or `(application_id, organizer_id, start_at)`;
+- slot counts: `(application_id, start_at)`;
+- overlap counts: the GiST index over `(application_id, tstzrange(start_at, end_at))` of
+  open appointments.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import msgspec
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.model import Appointment, Status
+from storage.tables import AppointmentRow
+
+# Spelled out rather than bound, so the planner can match the partial GiST index at plan time.
+_OPEN = text("appointments.status IN ('SCHEDULED', 'ACTIVATED')")
+_DOC = literal_column("appointments.doc::text")
+_DURING = literal_column("tstzrange(appointments.start_at, appointments.end_at, '[)')")
+
+
+class SortField(StrEnum):
+    START = "start"
+    END = "end"
+    TITLE = "title"
+    DURATION = "duration"
+
+
+_SORT_COLUMNS = {
+    SortField.START: AppointmentRow.start_at,
+    SortField.END: AppointmentRow.end_at,
+    SortField.TITLE: AppointmentRow.title,
+    SortField.DURATION: AppointmentRow.duration_seconds,
+}
+
+
+class AppointmentFilter(msgspec.Struct, frozen=True, kw_only=True):
+    application_id: str
+    organizer_ids: tuple[str, ...] = ()
+    durations: tuple[timedelta, ...] = ()
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+    statuses: tuple[Status, ...] = ()
+
+
+class Page(msgspec.Struct, frozen=True, kw_only=True):
+    number: int
+    size: int
+    sort_field: SortField = SortField.START
+    descending: bool = False
+
+
+class Slot(msgspec.Struct, frozen=True):
+    start: datetime
+    end: datetime
+    duration: timedelta
+    timezone: str
+    count: int
+
+
+def _conditions(f: AppointmentFilter) -> list[ColumnElement[bool]]:
+    row = AppointmentRow
+    conditions: list[ColumnElement[bool]] = [row.application_id == f.application_id]
+    if f.statuses:
+        conditions.append(row.status.in_([s.value for s in f.statuses]))
+    else:
+        conditions.append(row.status != Status.DELETED.value)
+    if f.organizer_ids:
+        conditions.append(row.organizer_id.in_(f.organizer_ids))
+    if f.durations:
+        conditions.append(row.duration_seconds.in_([int(d.total_seconds()) for d in f.durations]))
+    if f.starts_from is not None:
+        conditions.append(row.start_at >= f.starts_from)
+    if f.starts_before is not None:
+        conditions.append(row.start_at < f.starts_before)
+    return conditions
+
+
+def _page_query(f: AppointmentFilter, page: Page) -> Select[tuple[str]]:
+    column = _SORT_COLUMNS[page.sort_field]
+    order = column.desc().nulls_last() if page.descending else column.asc().nulls_last()
+    tie_break = AppointmentRow.id.desc() if page.descending else AppointmentRow.id.asc()
+    return (
+        select(_DOC)
+        .select_from(AppointmentRow)
+        .where(and_(*_conditions(f)))
+        .order_by(order, tie_break)
+        .limit(page.size)
+        .offset((page.number - 1) * page.size)
+    )
+
+
+class AppointmentQueries:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def page(self, f: AppointmentFilter, page: Page) -> tuple[list[Appointment], int]:
+        """One page of appointments and the total number matching the filter."""
+        total_query = select(func.count()).select_from(AppointmentRow).where(and_(*_conditions(f)))
+        async with self._engine.connect() as conn:
+            total = (await conn.execute(total_query)).scalar_one()
+            docs = (await conn.execute(_page_query(f, page))).scalars().all() if total else []
+        return [msgspec.json.decode(doc, type=Appointment) for doc in docs], total
+
+    async def count_slots(self, application_id: str, start: datetime, end: datetime) -> list[Slot]:
+        """Open appointments starting in `[start, end)`, grouped by their slot."""
+        row = AppointmentRow
+        query = (
+            select(row.start_at, row.end_at, row.duration_seconds, row.timezone, func.count())
+            .where(
+                row.application_id == application_id,
+                _OPEN,
+                row.start_at >= start,
+                row.start_at < end,
+            )
+            .group_by(row.start_at, row.end_at, row.duration_seconds, row.timezone)
+            .order_by(row.start_at, row.end_at, row.timezone)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [Slot(s, e, timedelta(seconds=d), tz, n) for s, e, d, tz, n in rows]
+
+    async def count_overlapping(self, application_id: str, start: datetime, end: datetime) -> int:
+        """Open appointments whose `[start, end)` intersects the given one; touching ends do not."""
+        query = select(func.count()).where(
+            AppointmentRow.application_id == application_id,
+            _OPEN,
+            _DURING.op("&&")(func.tstzrange(start, end, text("'[)'"))),
+        )
+        async with self._engine.connect() as conn:
+            return (await conn.execute(query)).scalar_one()
