@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from config.settings import to_sqlalchemy_url
 from devstack.postgres import EmbeddedPostgres
+from devstack.smtp_sink import SmtpSink
 from storage.database import create_engine
 from storage.migrations import upgrade
 from tests.support.stack import temporal_cli
@@ -58,6 +59,15 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def mail_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) that keeps every message as a file the tests read."""
+    sink = SmtpSink(tmp_path_factory.mktemp("mail"), port=0)
+    sink.start()
+    yield sink
+    sink.stop()
 
 
 @pytest.fixture

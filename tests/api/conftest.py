@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.auth.tokens import mint_token
 from config import Settings
+from devstack.smtp_sink import SmtpSink
 from domain.access import Role
 from tests.support.stack import free_port
 from worker import build_worker
@@ -31,11 +32,12 @@ class Stack:
     base_url: str
     temporal: Client
     engine: AsyncEngine
+    mail: SmtpSink
 
 
 @pytest.fixture(scope="session")
 async def stack(
-    dev_server: WorkflowEnvironment, database_url: str, engine: AsyncEngine
+    dev_server: WorkflowEnvironment, database_url: str, engine: AsyncEngine, mail_sink: SmtpSink
 ) -> AsyncIterator[Stack]:
     port = free_port()
     settings = Settings.from_env(
@@ -46,6 +48,8 @@ async def stack(
             "JWT_SECRET": JWT_SECRET,
             "HTTP_PORT": str(port),
             "ROOM_BASE_URL": "https://rooms.example.test",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(mail_sink.port),
         }
     )
     worker = build_worker(dev_server.client, settings, engine)
@@ -59,7 +63,11 @@ async def stack(
             server_task.result()
         await asyncio.sleep(0.05)
     yield Stack(
-        settings=settings, base_url=f"http://127.0.0.1:{port}", temporal=dev_server.client, engine=engine
+        settings=settings,
+        base_url=f"http://127.0.0.1:{port}",
+        temporal=dev_server.client,
+        engine=engine,
+        mail=mail_sink,
     )
     server.should_exit = True
     await server_task
