@@ -81,7 +81,7 @@ def _conditions(f: AppointmentFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _page_query(f: AppointmentFilter, page: Page) -> Select[tuple[str]]:
+def page_statement(f: AppointmentFilter, page: Page) -> Select[tuple[str]]:
     column = _SORT_COLUMNS[page.sort_field]
     order = column.desc().nulls_last() if page.descending else column.asc().nulls_last()
     tie_break = AppointmentRow.id.desc() if page.descending else AppointmentRow.id.asc()
@@ -95,42 +95,48 @@ def _page_query(f: AppointmentFilter, page: Page) -> Select[tuple[str]]:
     )
 
 
+def total_statement(f: AppointmentFilter) -> Select[tuple[int]]:
+    return select(func.count()).select_from(AppointmentRow).where(and_(*_conditions(f)))
+
+
+def slots_statement(
+    application_id: str, start: datetime, end: datetime
+) -> Select[tuple[datetime, datetime, int, str, int]]:
+    row = AppointmentRow
+    return (
+        select(row.start_at, row.end_at, row.duration_seconds, row.timezone, func.count())
+        .where(row.application_id == application_id, _OPEN, row.start_at >= start, row.start_at < end)
+        .group_by(row.start_at, row.end_at, row.duration_seconds, row.timezone)
+        .order_by(row.start_at, row.end_at, row.timezone)
+    )
+
+
+def overlap_statement(application_id: str, start: datetime, end: datetime) -> Select[tuple[int]]:
+    return select(func.count()).where(
+        AppointmentRow.application_id == application_id,
+        _OPEN,
+        _DURING.op("&&")(func.tstzrange(start, end, text("'[)'"))),
+    )
+
+
 class AppointmentQueries:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
     async def page(self, f: AppointmentFilter, page: Page) -> tuple[list[Appointment], int]:
         """One page of appointments and the total number matching the filter."""
-        total_query = select(func.count()).select_from(AppointmentRow).where(and_(*_conditions(f)))
         async with self._engine.connect() as conn:
-            total = (await conn.execute(total_query)).scalar_one()
-            docs = (await conn.execute(_page_query(f, page))).scalars().all() if total else []
+            total = (await conn.execute(total_statement(f))).scalar_one()
+            docs = (await conn.execute(page_statement(f, page))).scalars().all() if total else []
         return [msgspec.json.decode(doc, type=Appointment) for doc in docs], total
 
     async def count_slots(self, application_id: str, start: datetime, end: datetime) -> list[Slot]:
         """Open appointments starting in `[start, end)`, grouped by their slot."""
-        row = AppointmentRow
-        query = (
-            select(row.start_at, row.end_at, row.duration_seconds, row.timezone, func.count())
-            .where(
-                row.application_id == application_id,
-                _OPEN,
-                row.start_at >= start,
-                row.start_at < end,
-            )
-            .group_by(row.start_at, row.end_at, row.duration_seconds, row.timezone)
-            .order_by(row.start_at, row.end_at, row.timezone)
-        )
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+            rows = (await conn.execute(slots_statement(application_id, start, end))).all()
         return [Slot(s, e, timedelta(seconds=d), tz, n) for s, e, d, tz, n in rows]
 
     async def count_overlapping(self, application_id: str, start: datetime, end: datetime) -> int:
         """Open appointments whose `[start, end)` intersects the given one; touching ends do not."""
-        query = select(func.count()).where(
-            AppointmentRow.application_id == application_id,
-            _OPEN,
-            _DURING.op("&&")(func.tstzrange(start, end, text("'[)'"))),
-        )
         async with self._engine.connect() as conn:
-            return (await conn.execute(query)).scalar_one()
+            return (await conn.execute(overlap_statement(application_id, start, end))).scalar_one()
