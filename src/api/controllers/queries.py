@@ -7,7 +7,7 @@ from typing import Annotated
 
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from api.auth.guards import requires
 from api.query_params import MAX_TIME_FRAME
@@ -41,9 +41,9 @@ class AppointmentQueryController(Controller):
     async def count(
         self,
         queries: NamedDependency[AppointmentQueries],
-        application_id: Annotated[str, Parameter(query="applicationId")],
-        start: str,
-        time_frame: Annotated[str, Parameter(query="timeFrame")],
+        application_id: Annotated[str, QueryParameter(name="applicationId")],
+        start: FromQuery[str],
+        time_frame: Annotated[str, QueryParameter(name="timeFrame")],
     ) -> list[AppointmentCountView]:
         begin = values.parse_timestamp("start", start)
         frame = values.parse_duration_field("timeFrame", time_frame, maximum=MAX_TIME_FRAME)
@@ -68,9 +68,9 @@ class AppointmentQueryController(Controller):
     async def overlap_count(
         self,
         queries: NamedDependency[AppointmentQueries],
-        application_id: Annotated[str, Parameter(query="applicationId")],
-        start: str,
-        duration: str,
+        application_id: Annotated[str, QueryParameter(name="applicationId")],
+        start: FromQuery[str],
+        duration: FromQuery[str],
     ) -> AppointmentOverlapView:
         begin = values.parse_timestamp("start", start)
         length = values.parse_duration_field("duration", duration, maximum=MAX_TIME_FRAME)
@@ -89,7 +89,7 @@ class AppointmentQueryController(Controller):
         self,
         request: PrincipalRequest,
         queries: NamedDependency[AppointmentQueries],
-        time_frame: Annotated[str | None, Parameter(query="timeFrame")] = None,
+        time_frame: Annotated[str | None, QueryParameter(name="timeFrame")] = None,
     ) -> Response[list[AppointmentView]]:
         principal = request.user
         frame = None
