@@ -15,11 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.notifications import NotificationActivities
 from activities.projection import ProjectionActivities
 from activities.rooms import RoomActivities
 from config import Settings, load_settings
+from mail.sender import SmtpSender
 from storage.appointments import AppointmentStore
 from storage.database import create_engine
+from storage.notification_log import NotificationLog
 from workflows.appointment import AppointmentWorkflow
 from workflows.converter import data_converter
 
@@ -38,11 +41,14 @@ def build_worker(
     store = AppointmentStore(engine)
     projection = ProjectionActivities(store)
     rooms = RoomActivities(settings.room_base_url)
+    notifications = NotificationActivities(
+        SmtpSender.from_settings(settings), NotificationLog(engine), settings.public_base_url
+    )
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[AppointmentWorkflow],
-        activities=[projection.project, rooms.provision],
+        activities=[projection.project, rooms.provision, notifications.send],
         # Let in-flight activities finish on a graceful stop instead of waiting for retries.
         graceful_shutdown_timeout=timedelta(seconds=5),
     )

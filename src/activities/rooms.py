@@ -20,4 +20,5 @@ class RoomActivities:
     async def provision(self, request: RoomRequest) -> RoomAccess:
         # An unguessable ticket: holding the URL is what grants entry to the room.
         ticket = secrets.token_urlsafe(12)
-        return RoomAccess(url=f"{self._base_url}/q/{ticket}", type=ROOM_TYPE, expires=request.expires)
+        base_url = (request.base_url or self._base_url).rstrip("/")
+        return RoomAccess(url=f"{base_url}/q/{ticket}", type=ROOM_TYPE, expires=request.expires)

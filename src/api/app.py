@@ -17,9 +17,12 @@ from temporalio.client import Client
 
 from api.auth.middleware import JWTAuthenticationMiddleware
 from api.auth.tokens import TokenVerifier
+from api.controllers.applications import ApplicationSettingsController
 from api.controllers.appointments import AppointmentController
+from api.controllers.calendar import CalendarController
 from api.controllers.customer_scheduling import CustomerSchedulingController
 from api.controllers.health import health
+from api.controllers.notifications import NotificationController
 from api.controllers.participants import ParticipantController
 from api.controllers.queries import AppointmentQueryController
 from api.errors import exception_handlers
@@ -28,6 +31,7 @@ from config import Settings, load_settings
 from domain.model import WorkflowPolicy
 from domain.otp import CodeHasher
 from mail.sender import SmtpSender
+from storage.applications import ApplicationStore
 from storage.appointments import AppointmentStore
 from storage.database import create_engine
 from storage.otps import OtpStore
@@ -63,11 +67,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.store = store
         app.state.queries = AppointmentQueries(engine)
         app.state.otps = OtpStore(engine)
+        app.state.applications = ApplicationStore(engine)
         app.state.workflows = AppointmentWorkflows(
             temporal,
             task_queue=settings.task_queue,
             policy=WorkflowPolicy(end_grace=settings.end_grace),
             store=store,
+            applications=app.state.applications,
         )
         try:
             yield
@@ -80,6 +86,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AppointmentQueryController,
             ParticipantController,
             CustomerSchedulingController,
+            ApplicationSettingsController,
+            NotificationController,
+            CalendarController,
             health,
         ],
         lifespan=[connections],
@@ -90,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 ),
                 "hasher": CodeHasher(settings.jwt_secret),
                 "mailer": SmtpSender.from_settings(settings),
+                "config": settings,
             }
         ),
         dependencies={
@@ -101,6 +111,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "otps": _from_state("otps"),
             "hasher": _from_state("hasher"),
             "mailer": _from_state("mailer"),
+            "applications": _from_state("applications"),
+            "config": _from_state("config"),
         },
         middleware=[DefineMiddleware(JWTAuthenticationMiddleware, exclude="^/schema")],
         exception_handlers=exception_handlers,

@@ -28,6 +28,7 @@ _STATUS_OF_KIND = {
 # "missing required field `start`"; clients want `customer.name` and `start`.
 _AT = re.compile(r"at `\$\.?([^`]*)`")
 _MISSING = re.compile(r"missing required field `([^`]+)`")
+_MISSING_PARAMETER = re.compile(r"Missing required (?:query|path|header|cookie) parameter '([^']+)'")
 
 
 class ErrorBody(msgspec.Struct, omit_defaults=True):
@@ -67,6 +68,8 @@ def _field_of_validation(exc: ValidationException) -> tuple[str, str | None]:
     path = [at.group(1)] if at and at.group(1) else []
     if missing:
         path.append(missing.group(1))
+    if parameter := _MISSING_PARAMETER.search(message):
+        path.append(parameter.group(1))
     if path:
         return message, ".".join(path)
     key = first.get("key")

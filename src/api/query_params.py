@@ -36,11 +36,21 @@ def time_range(raw: QueryList) -> tuple[datetime, datetime] | None:
     return start, end
 
 
+def _whole_number(field: str, raw: str | None, default: int) -> int:
+    """Parsed here, not by the framework, so that errors name the parameter as clients spell it."""
+    text = unquote(raw or "")
+    if not text:
+        return default
+    if not text.lstrip("-").isdigit() or len(text) > 12:
+        raise invalid(field, f"{field}: {raw!r} is not a whole number")
+    return int(text)
+
+
 def page(
-    page_size: int | None, page_number: int | None, sort_field: str | None, sort_order: str | None
+    page_size: str | None, page_number: str | None, sort_field: str | None, sort_order: str | None
 ) -> Page:
-    size = DEFAULT_PAGE_SIZE if page_size is None else page_size
-    number = 1 if page_number is None else page_number
+    size = _whole_number("pageSize", page_size, DEFAULT_PAGE_SIZE)
+    number = _whole_number("pageNumber", page_number, 1)
     if size < 1:
         raise invalid("pageSize", "pageSize: must be at least 1")
     if not 1 <= number <= MAX_PAGE_NUMBER:

@@ -7,16 +7,18 @@ own quoted examples, such as `"\\"PT5M\\""`, are accepted).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from email.utils import parseaddr
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from domain import values
+from domain import rendering, values
 from domain.access import Principal, visible_participant_types
-from domain.durations import format_duration
-from domain.errors import forbidden
+from domain.durations import format_duration, unquote
+from domain.errors import DomainError, forbidden, invalid
 from domain.lifecycle import CustomerDetails, NewAppointment, Reschedule, UpdateDetails
 from domain.model import (
     Appointment,
@@ -31,6 +33,8 @@ from domain.model import (
     Routing,
     Status,
 )
+from domain.notifications import ApplicationSettings, Channel, NotificationType, Template
+from domain.otp import normalize_email
 
 # Bounds on free text keep one request from bloating every later read of the appointment.
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -312,3 +316,206 @@ class AppointmentOverlapView(Schema):
 class OtpRequest(Schema):
     application_id: Id
     email: ShortText
+
+
+# -- application settings and email notifications --------------------------------------------
+
+Subject = Annotated[str, msgspec.Meta(max_length=500)]
+Body = Annotated[str, msgspec.Meta(max_length=100_000)]
+# Reminders before the start and follow-ups after the end, within reason.
+MAX_TEMPLATE_PERIOD = timedelta(days=30)
+MAX_TEMPLATES = 50
+
+
+def unquote_text(raw: str) -> str:
+    """Free text as the contract's examples send it: `"\\"Dear {{firstName}},\\\\n...\\""`.
+
+    A value that is itself a JSON string literal is decoded (its `\\n` become line breaks);
+    any other value is taken as it is.
+    """
+    stripped = raw.strip()
+    if len(stripped) >= 2 and stripped[0] == stripped[-1] == '"':
+        try:
+            return msgspec.json.decode(stripped, type=str)
+        except msgspec.DecodeError:
+            return stripped[1:-1]
+    return raw
+
+
+def parse_period(field: str, raw: str) -> timedelta:
+    value = values.parse_duration_field(field, raw, maximum=None)
+    if value > MAX_TEMPLATE_PERIOD:
+        raise invalid(field, f"{field}: {raw!r} is longer than the maximum of 30 days")
+    return value
+
+
+def parse_room_base_url(field: str, raw: str) -> str:
+    url = unquote(raw).rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        raise invalid(field, f"{field}: {raw!r} is not an http(s) URL such as https://video.example.com")
+    if parts.query or parts.fragment:
+        raise invalid(field, f"{field}: {raw!r} must not have a query or a fragment")
+    return url
+
+
+def parse_mail_from(field: str, raw: str) -> str:
+    """An address, possibly with a display name: `Support <support@example.com>`."""
+    value = unquote(raw)
+    if any(ord(c) < 0x20 or c == "\x7f" for c in value):
+        raise invalid(field, f"{field}: control characters are not allowed")
+    _, address = parseaddr(value)
+    if not address:
+        raise invalid(field, f"{field}: {raw!r} is not an address such as Support <support@example.com>")
+    normalize_email(field, address)
+    return value
+
+
+class TemplateBody(Schema):
+    type: NotificationType
+    subject: Subject
+    text_body: Body
+    channel: Channel = Channel.EMAIL
+    locale: ShortText | None = None
+    html_body: Body | None = None
+    period: Annotated[
+        str | None,
+        msgspec.Meta(description="ISO 8601 duration: REMINDER before the start, FOLLOW_UP after the end"),
+    ] = None
+
+    def to_domain(self, index: int) -> Template:
+        prefix = f"templates[{index}]"
+        template = Template(
+            type=self.type,
+            channel=self.channel,
+            locale=None if self.locale is None else values.parse_locale(f"{prefix}.locale", self.locale),
+            subject=self.subject,
+            text_body=self.text_body,
+            html_body=self.html_body,
+            period=None if self.period is None else parse_period(f"{prefix}.period", self.period),
+        )
+        rendering.validate_template(template, index)
+        return template
+
+
+class ApplicationSettingsRequest(Schema):
+    auto_activate: bool = False
+    notifications_active: bool = False
+    room_base_url: ShortText | None = None
+    mail_from: ShortText | None = None
+    templates: Annotated[list[TemplateBody], msgspec.Meta(max_length=MAX_TEMPLATES)] = []
+
+    def to_domain(self) -> ApplicationSettings:
+        return ApplicationSettings(
+            auto_activate=self.auto_activate,
+            notifications_active=self.notifications_active,
+            room_base_url=None
+            if self.room_base_url is None
+            else parse_room_base_url("roomBaseUrl", self.room_base_url),
+            mail_from=None if self.mail_from is None else parse_mail_from("mailFrom", self.mail_from),
+            templates=tuple(t.to_domain(i) for i, t in enumerate(self.templates)),
+        )
+
+
+class TemplateView(Schema):
+    type: NotificationType
+    channel: Channel
+    subject: str
+    text_body: str
+    locale: str | None = None
+    html_body: str | None = None
+    period: str | None = None
+
+    @classmethod
+    def of(cls, template: Template) -> TemplateView:
+        return cls(
+            type=template.type,
+            channel=template.channel,
+            locale=template.locale,
+            subject=template.subject,
+            text_body=template.text_body,
+            html_body=template.html_body,
+            period=None if template.period is None else format_duration(template.period),
+        )
+
+
+class ApplicationSettingsView(Schema):
+    application_id: str
+    auto_activate: bool
+    notifications_active: bool
+    templates: list[TemplateView]
+    # True once an admin confirmed the code mailed by /api/notifications/emails/verify.
+    email_verified: bool
+    room_base_url: str | None = None
+    mail_from: str | None = None
+    verified_email: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        application_id: str,
+        settings: ApplicationSettings,
+        email_verified: bool,
+        verified_email: str | None,
+    ) -> ApplicationSettingsView:
+        return cls(
+            application_id=application_id,
+            auto_activate=settings.auto_activate,
+            notifications_active=settings.notifications_active,
+            room_base_url=settings.room_base_url,
+            mail_from=settings.mail_from,
+            templates=[TemplateView.of(t) for t in settings.templates],
+            email_verified=email_verified,
+            verified_email=verified_email,
+        )
+
+
+class ServiceVerificationRequest(Schema):
+    """Starts the email service verification: a code is mailed to `toEmail`."""
+
+    to_email: ShortText
+    application_id: Id | None = None
+
+
+class ServiceConfirmationRequest(Schema):
+    """ServiceConfirmationRequest of the contract."""
+
+    code: Annotated[str, msgspec.Meta(max_length=20, examples=["063780"])]
+    application_id: Id | None = None
+
+
+class EmailNotificationRequest(Schema):
+    """EmailNotificationRequest of the contract: a template rendered with sample data."""
+
+    to_email: ShortText
+    subject: Subject
+    text_body: Body
+    type: NotificationType = NotificationType.CREATE
+    channel: Channel = Channel.EMAIL
+    html_body: Body | None = None
+    locale: ShortText | None = None
+    period: ShortText | None = None
+    timezone: ShortText = "UTC"
+    application_id: Id | None = None
+
+    def to_template(self) -> Template:
+        """The template, with errors naming this body's fields (`textBody`, not `templates[0]...`)."""
+        template = Template(
+            type=self.type,
+            channel=self.channel,
+            locale=None if self.locale is None else values.parse_locale("locale", self.locale),
+            subject=unquote_text(self.subject).strip(),
+            text_body=unquote_text(self.text_body),
+            html_body=None if self.html_body is None else unquote_text(self.html_body),
+            period=None if self.period is None else parse_period("period", self.period),
+        )
+        try:
+            rendering.validate_template(template, 0)
+        except DomainError as exc:
+            raise _unprefixed(exc, "templates[0].") from None
+        return template
+
+
+def _unprefixed(exc: DomainError, prefix: str) -> DomainError:
+    field = exc.field[len(prefix) :] if exc.field and exc.field.startswith(prefix) else exc.field
+    return DomainError(exc.kind, exc.message.replace(prefix, ""), field)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import msgspec
 from temporalio import common
 from temporalio.client import (
     Client,
@@ -29,6 +30,7 @@ from domain.lifecycle import (
     UpdateDetails,
 )
 from domain.model import Appointment, RoomAccess, WorkflowPolicy
+from storage.applications import ApplicationStore
 from storage.appointments import AppointmentStore
 from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
 from workflows.search import search_attributes
@@ -38,18 +40,31 @@ R = TypeVar("R")
 
 class AppointmentWorkflows:
     def __init__(
-        self, client: Client, *, task_queue: str, policy: WorkflowPolicy, store: AppointmentStore
+        self,
+        client: Client,
+        *,
+        task_queue: str,
+        policy: WorkflowPolicy,
+        store: AppointmentStore,
+        applications: ApplicationStore,
     ) -> None:
         self._client = client
+        self._applications = applications
         self._task_queue = task_queue
         self._policy = policy
         self._store = store
 
     async def schedule(self, appointment: Appointment) -> Appointment:
-        """Start the appointment's workflow and wait until the appointment is readable."""
+        """Start the appointment's workflow and wait until the appointment is readable.
+
+        The application's settings are read now and travel with the workflow: later changes
+        of settings do not alter what this appointment promised.
+        """
+        notifications = await self._applications.policy_for(appointment.application_id)
+        appointment = msgspec.structs.replace(appointment, notifications_active=notifications.active)
         start = WithStartWorkflowOperation(
             AppointmentWorkflow.run,
-            AppointmentInput(appointment=appointment, policy=self._policy),
+            AppointmentInput(appointment=appointment, policy=self._policy, notifications=notifications),
             id=workflow_id(appointment.id),
             task_queue=self._task_queue,
             id_conflict_policy=common.WorkflowIDConflictPolicy.USE_EXISTING,

@@ -68,6 +68,8 @@ class Settings:
     temporal_namespace: str
     task_queue: str
     room_base_url: str
+    # Where clients reach the API: the base of calendar links in emails.
+    public_base_url: str
     # How long after its scheduled end an appointment's room stays open before the
     # workflow closes the interaction.
     end_grace: timedelta
@@ -95,6 +97,7 @@ class Settings:
             temporal_namespace=env.get("TEMPORAL_NAMESPACE") or "default",
             task_queue=env.get("TEMPORAL_TASK_QUEUE") or "appointments",
             room_base_url=(env.get("ROOM_BASE_URL") or f"http://localhost:{http_port}/rooms").rstrip("/"),
+            public_base_url=(env.get("PUBLIC_BASE_URL") or f"http://localhost:{http_port}").rstrip("/"),
             end_grace=timedelta(minutes=_int(env, "END_GRACE_MINUTES", 60)),
         )
 

@@ -3,3 +3,4 @@ the activity implementations (and their database and network libraries)."""
 
 PROJECT_APPOINTMENT = "project_appointment"
 PROVISION_ROOM = "provision_room"
+SEND_NOTIFICATION = "send_notification"

@@ -107,7 +107,6 @@ def create(
     appointment_id: str,
     organizer: Participant,
     customer_id: str,
-    notifications_active: bool,
     now: datetime,
 ) -> Appointment:
     """A new appointment: the organizer and, when given, the customer take part."""
@@ -139,7 +138,6 @@ def create(
         notes=request.notes,
         metadata=request.metadata,
         interaction=msgspec.structs.replace(request.interaction, state=InteractionState.PENDING),
-        notifications_active=notifications_active,
         created_at=now,
         updated_at=now,
     )
@@ -222,6 +220,7 @@ def reschedule(
         duration=command.duration,
         timezone=command.timezone,
         locale=appointment.locale if command.locale is UNSET else command.locale,
+        sequence=appointment.sequence + 1,
     )
     room = appointment.room_access
     if room is not None:
@@ -254,7 +253,8 @@ def expire(appointment: Appointment, now: datetime) -> Appointment:
 
 def delete(appointment: Appointment, actor: Principal, now: datetime) -> Appointment:
     check_access(actor, appointment)
-    return _changed(appointment, now, status=Status.DELETED)
+    # A cancellation is a new revision of the calendar event (RFC 5546), hence a new SEQUENCE.
+    return _changed(appointment, now, status=Status.DELETED, sequence=appointment.sequence + 1)
 
 
 def next_deadline(appointment: Appointment, policy: WorkflowPolicy) -> datetime | None:

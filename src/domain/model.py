@@ -109,6 +109,8 @@ class Appointment(Base):
     status: Status = Status.SCHEDULED
     # Bumped by every accepted change; the read model only ever moves forward in it.
     version: int = 1
+    # iCalendar SEQUENCE: bumped by every change of the schedule.
+    sequence: int = 0
 
     @property
     def end(self) -> datetime:
@@ -135,3 +137,5 @@ class RoomRequest(Base):
     appointment_id: str
     application_id: str
     expires: datetime
+    # The application's own video service, when it has one; else the service-wide default.
+    base_url: str | None = None

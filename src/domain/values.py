@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from domain.durations import parse_positive_duration, unquote
+from domain.durations import format_duration, parse_positive_duration, unquote
 from domain.errors import invalid
 
 # A video call longer than a day is almost certainly a unit mistake (P1D for PT1H).
@@ -40,7 +40,7 @@ def parse_duration_field(field: str, raw: str, maximum: timedelta | None = MAX_D
     except ValueError as exc:
         raise invalid(field, f"{field}: {exc}") from None
     if maximum is not None and value > maximum:
-        raise invalid(field, f"{field}: {raw!r} is longer than the maximum of one day")
+        raise invalid(field, f"{field}: {raw!r} is longer than the maximum of {format_duration(maximum)}")
     return value
 
 

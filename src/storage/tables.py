@@ -74,3 +74,27 @@ class ParticipantRow(Base):
     type: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ix_participants_participant", "participant_id", "type"),)
+
+
+class ApplicationSettingsRow(Base):
+    __tablename__ = "application_settings"
+
+    application_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    # domain.notifications.ApplicationSettings as JSON.
+    doc: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_email: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+
+
+class EmailVerificationRow(Base):
+    """The pending email service verification of an application (at most one)."""
+
+    __tablename__ = "email_verifications"
+
+    application_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    to_email: Mapped[str] = mapped_column(Text)
+    code_hash: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import lifecycle
-    from domain.activity_names import PROJECT_APPOINTMENT, PROVISION_ROOM
+    import msgspec
+
+    from domain import lifecycle, notification_plan
+    from domain.access import Principal, Role
+    from domain.activity_names import PROJECT_APPOINTMENT, PROVISION_ROOM, SEND_NOTIFICATION
     from domain.errors import DomainError
     from domain.lifecycle import (
         ActorCommand,
@@ -31,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         UpdateDetails,
     )
     from domain.model import Appointment, Base, RoomAccess, RoomRequest, WorkflowPolicy
+    from domain.notifications import DeliveryResult, Notification, NotificationPolicy, NotificationType
     from workflows.search import search_attributes
 
 T = TypeVar("T")
@@ -45,6 +49,9 @@ _PROJECTION_RETRY = RetryPolicy(
 _ROOM_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
 )
+# SMTP outages are retried with backoff for a day; a permanent refusal is a result, not a failure.
+_MAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+_MAIL_GIVE_UP = timedelta(hours=24)
 
 
 def workflow_id(appointment_id: str) -> str:
@@ -54,8 +61,18 @@ def workflow_id(appointment_id: str) -> str:
 class AppointmentInput(Base):
     appointment: Appointment
     policy: WorkflowPolicy
-    # Carried across continue-as-new so the new run does not project the same version again.
+    notifications: NotificationPolicy = NotificationPolicy()
+    # Carried across continue-as-new: what the previous run had already done or still owed.
     projected_version: int = 0
+    handled: tuple[str, ...] = ()
+    outbox: tuple[Notification, ...] = ()
+
+
+def _system(appointment: Appointment) -> Principal:
+    """The workflow itself acting (autoActivate): no caller to authorise."""
+    return Principal(
+        sub="system", roles=frozenset({Role.SUPERVISOR}), application_id=appointment.application_id
+    )
 
 
 def _refusal(error: DomainError) -> ApplicationError:
@@ -81,37 +98,40 @@ class AppointmentWorkflow:
     def __init__(self, input: AppointmentInput) -> None:
         self._appointment = input.appointment
         self._policy = input.policy
+        self._notifications = input.notifications
         self._projected_version = input.projected_version
+        # Keys of messages already queued (or deliberately skipped): each is sent at most once.
+        self._handled = set(input.handled)
+        self._outbox = list(input.outbox)
+        self._sending = False
+        self._opened = asyncio.Event()
         self._projection_lock = asyncio.Lock()
         self._room_lock = asyncio.Lock()
         self._changed = False
 
     @workflow.run
     async def run(self, input: AppointmentInput) -> Appointment:
-        await self._project()
-        while (deadline := lifecycle.next_deadline(self._appointment, self._policy)) is not None:
+        delivery = asyncio.create_task(self._deliver())
+        await self._open()
+        while True:
+            self._queue_due_messages()
+            deadline = self._next_deadline()
+            if deadline is None:
+                break
             self._changed = False
             try:
                 await workflow.wait_condition(
                     lambda: self._changed or workflow.info().is_continue_as_new_suggested(),
                     timeout=max(deadline - workflow.now(), timedelta(0)),
-                    timeout_summary="end of interaction",
+                    timeout_summary="next reminder or end of interaction",
                 )
             except TimeoutError:
-                if workflow.now() >= deadline and self._appointment.status.is_open:
-                    self._commit(lifecycle.expire(self._appointment, workflow.now()))
-                    await self._project()
+                await self._expire_if_over()
             if workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                if self._appointment.status.is_open:
-                    workflow.continue_as_new(
-                        AppointmentInput(
-                            appointment=self._appointment,
-                            policy=self._policy,
-                            projected_version=self._projected_version,
-                        )
-                    )
-        await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._continue_as_new()
+        # Owed messages (the cancellation, the follow-up) go out before the workflow closes.
+        await workflow.wait_condition(lambda: not self._outbox and workflow.all_handlers_finished())
+        delivery.cancel()
         return self._appointment
 
     # -- reads -------------------------------------------------------------------------
@@ -124,8 +144,13 @@ class AppointmentWorkflow:
 
     @workflow.update(name="schedule")
     async def schedule(self) -> Appointment:
-        """The first update of update-with-start: answers once the new appointment is visible."""
+        """The first update of update-with-start: answers once the new appointment is visible
+        (and, with autoActivate, has its room)."""
+        # Projecting here, not only in `run`, keeps the order of commands that histories recorded
+        # before notifications existed replay against.
         await self._project()
+        if self._notifications.auto_activate:
+            await self._opened.wait()
         return self._appointment
 
     @workflow.update(name="update_details")
@@ -141,7 +166,8 @@ class AppointmentWorkflow:
     @workflow.update(name="reschedule")
     async def reschedule(self, command: Reschedule) -> Appointment:
         return await self._change(
-            lambda: lifecycle.reschedule(self._appointment, command, self._policy, workflow.now())
+            lambda: lifecycle.reschedule(self._appointment, command, self._policy, workflow.now()),
+            NotificationType.RESCHEDULE,
         )
 
     @reschedule.validator
@@ -184,24 +210,7 @@ class AppointmentWorkflow:
 
     @workflow.update(name="activate")
     async def activate(self, command: ActorCommand) -> RoomAccess:
-        # One room per appointment: a second activation waits for the first and reuses its room.
-        async with self._room_lock:
-            _judge(lambda: lifecycle.check_activate(self._appointment, command.actor))
-            if self._appointment.room_access is None:
-                room = await workflow.execute_activity(
-                    PROVISION_ROOM,
-                    RoomRequest(
-                        appointment_id=self._appointment.id,
-                        application_id=self._appointment.application_id,
-                        expires=lifecycle.end_of_interaction(self._appointment, self._policy),
-                    ),
-                    result_type=RoomAccess,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=_ROOM_RETRY,
-                )
-                # The appointment may have been ended or deleted while the room was made.
-                _judge(lambda: lifecycle.check_activate(self._appointment, command.actor))
-                self._commit(lifecycle.activate(self._appointment, room, workflow.now()))
+        await self._activate(lambda: lifecycle.check_activate(self._appointment, command.actor))
         await self._project()
         assert self._appointment.room_access is not None
         return self._appointment.room_access
@@ -220,7 +229,10 @@ class AppointmentWorkflow:
 
     @workflow.update(name="delete")
     async def delete(self, command: ActorCommand) -> Appointment:
-        return await self._change(lambda: lifecycle.delete(self._appointment, command.actor, workflow.now()))
+        return await self._change(
+            lambda: lifecycle.delete(self._appointment, command.actor, workflow.now()),
+            NotificationType.CANCELLED,
+        )
 
     @delete.validator
     def _validate_delete(self, command: ActorCommand) -> None:
@@ -228,15 +240,135 @@ class AppointmentWorkflow:
 
     # -- internals ---------------------------------------------------------------------
 
-    async def _change(self, rule: Callable[[], Appointment]) -> Appointment:
+    async def _change(
+        self, rule: Callable[[], Appointment], announce: NotificationType | None = None
+    ) -> Appointment:
         # Validators and handlers of updates accepted in one activation may interleave, so
         # the rule is judged again against the state the handler actually changes.
         changed = _judge(rule)
         if changed is self._appointment:
             return changed  # nothing to change (e.g. reassigned to the current organizer)
         self._commit(changed)
+        if announce is not None:
+            self._queue(notification_plan.notification(announce, changed, self._notifications))
         await self._project()
         return changed
+
+    async def _open(self) -> None:
+        """A new appointment: its room (autoActivate), its projection, its CREATE email."""
+        if self._notifications.auto_activate and self._appointment.status.is_open:
+            await self._activate(
+                lambda: lifecycle.require_open(self._appointment, _system(self._appointment))
+            )
+        await self._project()
+        created = notification_plan.notification(
+            NotificationType.CREATE, self._appointment, self._notifications
+        )
+        if created is not None:
+            # Keyed on the first version, so a later run (continue-as-new) never announces it again.
+            self._queue(msgspec.structs.replace(created, key=f"{self._appointment.id}:CREATE"))
+        self._opened.set()
+
+    async def _activate(self, check: Callable[[], None]) -> None:
+        # One room per appointment: a second activation waits for the first and reuses its room.
+        async with self._room_lock:
+            _judge(check)
+            if self._appointment.room_access is not None:
+                return
+            room = await workflow.execute_activity(
+                PROVISION_ROOM,
+                RoomRequest(
+                    appointment_id=self._appointment.id,
+                    application_id=self._appointment.application_id,
+                    expires=lifecycle.end_of_interaction(self._appointment, self._policy),
+                    base_url=self._notifications.room_base_url,
+                ),
+                result_type=RoomAccess,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=_ROOM_RETRY,
+            )
+            # The appointment may have been ended or deleted while the room was made.
+            _judge(check)
+            self._commit(lifecycle.activate(self._appointment, room, workflow.now()))
+
+    async def _expire_if_over(self) -> None:
+        deadline = lifecycle.end_of_interaction(self._appointment, self._policy)
+        if self._appointment.status.is_open and workflow.now() >= deadline:
+            self._commit(lifecycle.expire(self._appointment, workflow.now()))
+            await self._project()
+
+    def _next_deadline(self) -> datetime | None:
+        deadlines = [
+            p.due
+            for p in notification_plan.timed(self._appointment, self._notifications)
+            if p.key not in self._handled
+        ]
+        end = lifecycle.next_deadline(self._appointment, self._policy)
+        if end is not None:
+            deadlines.append(end)
+        return min(deadlines, default=None)
+
+    def _queue_due_messages(self) -> None:
+        now = workflow.now()
+        for planned in notification_plan.timed(self._appointment, self._notifications):
+            if planned.key in self._handled or planned.due > now:
+                continue
+            if notification_plan.is_too_late(planned, now):
+                workflow.logger.info("reminder %s skipped: due %s has passed", planned.key, planned.due)
+                self._handled.add(planned.key)
+                continue
+            self._queue(
+                notification_plan.notification(
+                    planned.kind,
+                    self._appointment,
+                    self._notifications,
+                    key=planned.key,
+                    template=planned.template,
+                    due=planned.due,
+                )
+            )
+
+    def _queue(self, message: Notification | None) -> None:
+        if message is None or message.key in self._handled:
+            return
+        self._handled.add(message.key)
+        self._outbox.append(message)
+
+    async def _deliver(self) -> None:
+        """Sends queued messages one by one, apart from the handlers: no API call waits on SMTP."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self._outbox))
+            message = self._outbox[0]
+            self._sending = True
+            try:
+                await workflow.execute_activity(
+                    SEND_NOTIFICATION,
+                    message,
+                    result_type=DeliveryResult,
+                    start_to_close_timeout=timedelta(seconds=60),
+                    schedule_to_close_timeout=_MAIL_GIVE_UP,
+                    retry_policy=_MAIL_RETRY,
+                )
+            except ActivityError as error:
+                workflow.logger.warning("message %s given up: %s", message.key, error.cause or error)
+            finally:
+                self._sending = False
+            self._outbox.pop(0)
+
+    async def _continue_as_new(self) -> None:
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._sending)
+        if not self._appointment.status.is_open:
+            return
+        workflow.continue_as_new(
+            AppointmentInput(
+                appointment=self._appointment,
+                policy=self._policy,
+                notifications=self._notifications,
+                projected_version=self._projected_version,
+                handled=tuple(sorted(self._handled)),
+                outbox=tuple(self._outbox),
+            )
+        )
 
     def _commit(self, appointment: Appointment) -> None:
         previous = self._appointment

@@ -208,6 +208,20 @@ async def test_a_customer_reads_only_customer_participants_of_its_own_conference
     assert foreign.status_code == 403, foreign.text
 
 
+async def test_a_customer_no_longer_reads_participants_once_the_appointment_ended(
+    http: httpx.AsyncClient, auth: TokenFactory
+) -> None:
+    organizer = auth(AGENT, sub="organizer-13")
+    created = await _schedule(http, organizer)
+    path = f"/api/appointments/{created['id']}/participants/{_customer_id(created)}"
+    own = auth(CUSTOMER, conference_id=created["id"])
+    assert (await http.get(path, headers=own)).status_code == 200
+    assert (await http.put(f"/api/appointments/{created['id']}/end", headers=organizer)).status_code == 200
+    assert (await http.get(path, headers=own)).status_code == 404
+    # Agents still see it.
+    assert (await http.get(path, headers=organizer)).status_code == 200
+
+
 async def test_get_participant_role_matrix(
     http: httpx.AsyncClient, auth: TokenFactory, application_id: str
 ) -> None:

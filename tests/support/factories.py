@@ -43,6 +43,5 @@ def new_appointment(
         appointment_id=str(uuid.uuid4()),
         organizer=Participant(id=organizer.sub, type=ParticipantType.AGENT),
         customer_id=str(uuid.uuid4()),
-        notifications_active=False,
         now=now,
     )

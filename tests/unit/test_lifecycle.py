@@ -93,7 +93,6 @@ def _create(request: NewAppointment, organizer: Principal, *, customer_id: str =
         appointment_id="appt-1",
         organizer=Participant(id=organizer.sub, type=ParticipantType.AGENT),
         customer_id=customer_id,
-        notifications_active=True,
         now=NOW,
     )
 
@@ -137,7 +136,7 @@ def test_create_starts_scheduled_at_version_one(organizer: Principal) -> None:
     assert (appointment.timezone, appointment.locale) == ("Europe/Berlin", "de-DE")
     assert (appointment.title, appointment.notes) == ("Consultation", "Bring the contract")
     assert appointment.metadata == {"crm": "42"}
-    assert appointment.notifications_active is True
+    assert appointment.notifications_active is False  # set from the application settings when scheduled
     assert appointment.room_access is None
 
 

@@ -94,7 +94,7 @@ def test_parse_duration_field_refuses_more_than_one_day(raw: str) -> None:
     with pytest.raises(DomainError) as info:
         parse_duration_field("duration", raw)
     _assert_invalid(info, "duration", raw)
-    assert "maximum of one day" in info.value.message
+    assert "maximum of P1D" in info.value.message
 
 
 def test_parse_duration_field_maximum_can_be_changed_or_lifted() -> None:

@@ -1,4 +1,8 @@
-"""Time-skipping Temporal test server and a worker with the real activities per test."""
+"""A time-skipping Temporal test server and a worker with the real activities, per test.
+
+One server per test: time is global on it, and a workflow left behind by an earlier test
+(whose worker is gone) would keep it from skipping.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,13 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from config import Settings
+from devstack.smtp_sink import SmtpSink
 from tests.support.stack import register_search_attributes, temporal_test_server
 from worker import build_worker
 from workflows.converter import data_converter
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=temporal_test_server(), data_converter=data_converter
@@ -27,8 +32,14 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture
 async def worker(
-    time_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str
+    time_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str, mail_sink: SmtpSink
 ) -> AsyncIterator[Worker]:
-    settings = Settings.from_env({"ROOM_BASE_URL": "https://rooms.example.test"})
+    settings = Settings.from_env(
+        {
+            "ROOM_BASE_URL": "https://rooms.example.test",
+            "SMTP_PORT": str(mail_sink.port),
+            "PUBLIC_BASE_URL": "https://api.example.test",
+        }
+    )
     async with build_worker(time_env.client, settings, engine, task_queue=task_queue) as running:
         yield running

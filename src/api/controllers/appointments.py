@@ -5,16 +5,20 @@ Writes go to the appointment's workflow as Updates; reads come from the read mod
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 
 from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
+from api import query_params
 from api.auth.guards import requires
 from api.schemas import (
+    AppointmentsPage,
     AppointmentView,
     RescheduleAppointmentRequest,
     RoomAccessView,
@@ -29,6 +33,7 @@ from domain.errors import not_found
 from domain.lifecycle import ActorCommand
 from domain.model import Participant, ParticipantType
 from storage.appointments import AppointmentStore
+from storage.queries import AppointmentFilter, AppointmentQueries
 
 AGENT, SUPERVISOR, CLIENT_SERVICE, CUSTOMER = Role.AGENT, Role.SUPERVISOR, Role.CLIENT_SERVICE, Role.CUSTOMER
 
@@ -36,6 +41,55 @@ AGENT, SUPERVISOR, CLIENT_SERVICE, CUSTOMER = Role.AGENT, Role.SUPERVISOR, Role.
 class AppointmentController(Controller):
     path = "/api/appointments"
     tags = ["Appointments"]
+
+    @get(
+        "/",
+        guards=[requires(AGENT, SUPERVISOR, CLIENT_SERVICE)],
+        summary="List appointments, filtered, sorted and paged",
+        description="Supervisors may filter by organizerId; other roles see the appointments they organize.",
+    )
+    async def list_appointments(
+        self,
+        request: Request[Principal, str, object],
+        queries: NamedDependency[AppointmentQueries],
+        application_id: Annotated[str | None, QueryParameter(name="applicationId")] = None,
+        organizer_id: Annotated[query_params.QueryList, QueryParameter(name="organizerId")] = None,
+        duration: FromQuery[query_params.QueryList] = None,
+        range_: Annotated[query_params.QueryList, QueryParameter(name="range")] = None,
+        page_size: Annotated[str | None, QueryParameter(name="pageSize")] = None,
+        page_number: Annotated[str | None, QueryParameter(name="pageNumber")] = None,
+        sort_field: Annotated[str | None, QueryParameter(name="sortField")] = None,
+        sort_order: Annotated[str | None, QueryParameter(name="sortOrder")] = None,
+    ) -> AppointmentsPage:
+        principal = request.user
+        query_params.same_application(principal, application_id)
+        page = query_params.page(page_size, page_number, sort_field, sort_order)
+        # Supervisors choose the organizers; everyone else sees what they organize.
+        organizers = (
+            tuple(query_params.items(organizer_id)) if SUPERVISOR in principal.roles else (principal.sub,)
+        )
+        window = query_params.time_range(range_)
+        found, total = await queries.page(
+            AppointmentFilter(
+                application_id=principal.application_id,
+                organizer_ids=organizers,
+                durations=tuple(
+                    values.parse_duration_field("duration", d) for d in query_params.items(duration)
+                ),
+                starts_from=window[0] if window else None,
+                starts_before=window[1] if window else None,
+            ),
+            page,
+        )
+        return AppointmentsPage(
+            content=[present(a, principal) for a in found],
+            page_count=math.ceil(total / page.size),
+            page_number=page.number,
+            page_size=page.size,
+            sort_field=page.sort_field.value,
+            sort_order="desc" if page.descending else "asc",
+            total=total,
+        )
 
     @post(
         "/",
@@ -55,7 +109,6 @@ class AppointmentController(Controller):
             appointment_id=str(uuid.uuid4()),
             organizer=Participant(id=principal.sub, type=ParticipantType.AGENT),
             customer_id=str(uuid.uuid4()),
-            notifications_active=False,
             now=datetime.now(UTC),
         )
         return present(await workflows.schedule(appointment), principal)

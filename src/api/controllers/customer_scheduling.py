@@ -143,7 +143,6 @@ class CustomerSchedulingController(Controller):
             appointment_id=str(uuid.uuid4()),
             organizer=organizer,
             customer_id=customer.sub,
-            notifications_active=False,
             now=now,
         )
         scheduled = await workflows.schedule(appointment)

@@ -1,0 +1,70 @@
+"""Sends an appointment's notification emails, each at most once per recipient."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from domain.activity_names import SEND_NOTIFICATION
+from domain.model import ParticipantType
+from domain.notifications import DeliveryResult, Notification
+from mail.compose import compose, message_id
+from mail.sender import MailDeliveryError, SmtpSender
+from storage.notification_log import DeliveryStatus, NotificationLog
+
+
+class NotificationActivities:
+    def __init__(self, sender: SmtpSender, log: NotificationLog, public_base_url: str) -> None:
+        self._sender = sender
+        self._log = log
+        self._public_base_url = public_base_url
+
+    @activity.defn(name=SEND_NOTIFICATION)
+    async def send(self, notification: Notification) -> DeliveryResult:
+        appointment = notification.appointment
+        recipients = [
+            p
+            for p in appointment.participants
+            if p.type is ParticipantType.CUSTOMER and p.contact is not None and p.contact.primary_email
+        ]
+        sent = already = 0
+        errors: list[str] = []
+        for recipient in recipients:
+            assert recipient.contact is not None and recipient.contact.primary_email is not None
+            delivery_key = f"{notification.key}:{recipient.id}"
+            # A retry (or a worker that died after the SMTP server accepted) finds it recorded.
+            if await self._log.status(delivery_key) is not None:
+                already += 1
+                continue
+            message = compose(
+                notification.type,
+                notification.template,
+                appointment,
+                recipient,
+                to=recipient.contact.primary_email,
+                sender=notification.mail_from or self._sender.sender,
+                public_base_url=self._public_base_url,
+                delivery_key=delivery_key,
+            )
+            status, error = DeliveryStatus.SENT, None
+            try:
+                await self._sender.send(message)
+            except MailDeliveryError as exc:
+                if not exc.permanent:
+                    raise  # retried by Temporal with backoff
+                status, error = DeliveryStatus.REJECTED, str(exc)
+                errors.append(error)
+                activity.logger.warning("%s rejected for %s: %s", notification.key, recipient.id, exc)
+            await self._log.record(
+                delivery_key,
+                appointment_id=appointment.id,
+                type=notification.type.value,
+                recipient=recipient.id,
+                status=status,
+                message_id=message_id(delivery_key),
+                error=error,
+            )
+            sent += status is DeliveryStatus.SENT
+        outcome = "REJECTED" if errors else "SENT" if sent else "ALREADY_SENT" if already else "NO_RECIPIENTS"
+        return DeliveryResult(
+            key=notification.key, recipients=len(recipients), outcome=outcome, error="; ".join(errors) or None
+        )

@@ -1,0 +1,184 @@
+"""`/api/applications/{applicationId}/settings`: the admin's notification settings."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from domain.access import Role
+from tests.api.conftest import TokenFactory
+
+ADMIN = Role.ADMIN
+
+
+def _path(application_id: str) -> str:
+    return f"/api/applications/{application_id}/settings"
+
+
+def _template(**overrides: Any) -> dict[str, Any]:
+    template: dict[str, Any] = {
+        "type": "REMINDER",
+        "channel": "EMAIL",
+        "locale": "en-GB",
+        "subject": "Reminder: {{title}}",
+        "textBody": "Dear {{firstName}}, see you on {{dd-MM-yyyy}} at {{time24}} {{zone}}.",
+        "htmlBody": "<p>Dear {{firstName}}</p>",
+        "period": "P1D",
+    }
+    template.update(overrides)
+    return template
+
+
+def _settings(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "autoActivate": True,
+        "notificationsActive": True,
+        "roomBaseUrl": "https://video.example.test/",
+        "mailFrom": "Support Team <support@example.test>",
+        "templates": [
+            _template(),
+            _template(period="PT1H"),
+            _template(type="CREATE", period=None, subject="Booked: {{title}}"),
+        ],
+    }
+    body.update(overrides)
+    return body
+
+
+async def _put(
+    http: httpx.AsyncClient, auth: TokenFactory, application_id: str, body: dict[str, Any]
+) -> httpx.Response:
+    return await http.put(_path(application_id), json=body, headers=auth(ADMIN))
+
+
+async def test_put_then_get_round_trips_the_settings(
+    http: httpx.AsyncClient, auth: TokenFactory, application_id: str
+) -> None:
+    saved = await _put(http, auth, application_id, _settings())
+    assert saved.status_code == 200, saved.text
+    view = saved.json()
+    assert view["applicationId"] == application_id
+    assert view["autoActivate"] is True and view["notificationsActive"] is True
+    assert view["roomBaseUrl"] == "https://video.example.test"
+    assert view["mailFrom"] == "Support Team <support@example.test>"
+    assert view["emailVerified"] is False and "verifiedEmail" not in view
+    assert [t.get("period") for t in view["templates"]] == ["P1D", "PT1H", None]
+    assert view["templates"][0] == _template()
+
+    fetched = await http.get(_path(application_id), headers=auth(ADMIN))
+    assert fetched.status_code == 200
+    assert fetched.json() == view
+
+    # A second PUT replaces the whole document.
+    replaced = await _put(http, auth, application_id, {"notificationsActive": False})
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["templates"] == [] and replaced.json()["autoActivate"] is False
+
+
+async def test_contract_style_quoted_period_is_accepted(
+    http: httpx.AsyncClient, auth: TokenFactory, application_id: str
+) -> None:
+    saved = await _put(http, auth, application_id, _settings(templates=[_template(period='"PT30M"')]))
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["templates"][0]["period"] == "PT30M"
+
+
+async def test_a_never_configured_application_has_defaults(
+    http: httpx.AsyncClient, auth: TokenFactory, application_id: str
+) -> None:
+    response = await http.get(_path(application_id) + "/", headers=auth(ADMIN))
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "applicationId": application_id,
+        "autoActivate": False,
+        "notificationsActive": False,
+        "templates": [],
+        "emailVerified": False,
+    }
+
+
+async def test_another_applications_settings_are_not_found(
+    http: httpx.AsyncClient, auth: TokenFactory
+) -> None:
+    other = str(uuid.uuid4())
+    assert (await http.get(_path(other), headers=auth(ADMIN))).status_code == 404
+    response = await http.put(_path(other), json=_settings(), headers=auth(ADMIN))
+    assert response.status_code == 404
+    assert response.json()["status"] == 404
+
+
+async def test_only_admins_see_or_change_settings(
+    http: httpx.AsyncClient, auth: TokenFactory, application_id: str
+) -> None:
+    for role in (Role.AGENT, Role.SUPERVISOR, Role.CLIENT_SERVICE, Role.CUSTOMER):
+        assert (await http.get(_path(application_id), headers=auth(role))).status_code == 403
+        put = await http.put(_path(application_id), json=_settings(), headers=auth(role))
+        assert put.status_code == 403
+    assert (await http.get(_path(application_id))).status_code == 401
+
+
+async def _bad(
+    http: httpx.AsyncClient, auth: TokenFactory, application_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    response = await _put(http, auth, application_id, body)
+    assert response.status_code == 400, response.text
+    error = response.json()
+    assert error["status"] == 400 and error["error"] == "Bad Request"
+    return error
+
+
+async def test_unknown_placeholder_names_the_template_field(
+    http: httpx.AsyncClient, auth: TokenFactory, application_id: str
+) -> None:
+    error = await _bad(http, auth, application_id, _settings(templates=[_template(textBody="Hello {{foo}}")]))
+    assert error["field"] == "templates[0].textBody"
+    assert "{{foo}}" in error["message"]
+
+    error = await _bad(
+        http,
+        auth,
+        application_id,
+        _settings(templates=[_template(), _template(htmlBody="<b>{{ nope }}</b>")]),
+    )
+    assert error["field"] == "templates[1].htmlBody"
+
+
+async def test_a_reminder_needs_a_period(
+    http: httpx.AsyncClient, auth: TokenFactory, application_id: str
+) -> None:
+    error = await _bad(http, auth, application_id, _settings(templates=[_template(period=None)]))
+    assert error["field"] == "templates[0].period"
+
+
+async def test_a_bad_period_is_refused(
+    http: httpx.AsyncClient, auth: TokenFactory, application_id: str
+) -> None:
+    for period in ("one day", "P1M", "-P1D", "P60D"):
+        error = await _bad(http, auth, application_id, _settings(templates=[_template(period=period)]))
+        assert error["field"] == "templates[0].period", (period, error)
+
+
+async def test_only_the_email_channel_exists(
+    http: httpx.AsyncClient, auth: TokenFactory, application_id: str
+) -> None:
+    error = await _bad(http, auth, application_id, _settings(templates=[_template(channel="SMS")]))
+    assert error["field"] == "templates[0].channel"
+
+
+async def test_unknown_type_room_url_and_sender_are_refused(
+    http: httpx.AsyncClient, auth: TokenFactory, application_id: str
+) -> None:
+    error = await _bad(http, auth, application_id, _settings(templates=[_template(type="BIRTHDAY")]))
+    assert error["field"] == "templates[0].type"
+    for url in ("ftp://video.example.test", "video.example.test", "https://"):
+        error = await _bad(http, auth, application_id, _settings(roomBaseUrl=url))
+        assert error["field"] == "roomBaseUrl", url
+    for sender in ("not an address", "Support <support>", "a@b.test\r\nBcc: x@y.test"):
+        error = await _bad(http, auth, application_id, _settings(mailFrom=sender))
+        assert error["field"] == "mailFrom", sender
+
+    # Nothing was stored by the refused requests.
+    fetched = (await http.get(_path(application_id), headers=auth(ADMIN))).json()
+    assert fetched["templates"] == []
