@@ -20,9 +20,19 @@ from temporalio.testing import WorkflowEnvironment
 from config import Settings
 from config.settings import to_sqlalchemy_url
 from devstack.postgres import EmbeddedPostgres
+from devstack.smtp_sink import SmtpSink
 from domain.access import Role
-from domain.lifecycle import ActorCommand, Reschedule, UpdateDetails
-from domain.model import Appointment, WorkflowPolicy
+from domain.lifecycle import (
+    ActorCommand,
+    AddCustomer,
+    AgentCommand,
+    CustomerDetails,
+    RemoveParticipant,
+    Reschedule,
+    UpdateDetails,
+)
+from domain.model import Appointment, Contact, Name, WorkflowPolicy
+from domain.notifications import NotificationPolicy, NotificationType, Template
 from storage.database import create_engine
 from storage.migrations import upgrade
 from tests.support.factories import new_appointment, principal
@@ -36,11 +46,17 @@ HISTORIES = Path(__file__).parent / "histories"
 
 
 async def _start(
-    client: Client, task_queue: str, appointment: Appointment, policy: WorkflowPolicy
+    client: Client,
+    task_queue: str,
+    appointment: Appointment,
+    policy: WorkflowPolicy,
+    notifications: NotificationPolicy | None = None,
 ) -> WorkflowHandle:
     start = WithStartWorkflowOperation(
         AppointmentWorkflow.run,
-        AppointmentInput(appointment=appointment, policy=policy),
+        AppointmentInput(
+            appointment=appointment, policy=policy, notifications=notifications or NotificationPolicy()
+        ),
         id=workflow_id(appointment.id),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -89,34 +105,143 @@ async def _expired(client: Client, task_queue: str) -> WorkflowHandle:
     return handle
 
 
-SCENARIOS = {"lifecycle": _lifecycle, "deleted": _deleted, "expired": _expired}
+async def _participants(client: Client, task_queue: str) -> WorkflowHandle:
+    agent, supervisor = principal(Role.AGENT), principal(Role.SUPERVISOR)
+    handle = await _start(client, task_queue, new_appointment(agent), WorkflowPolicy())
+    await handle.execute_update(
+        AppointmentWorkflow.add_agent, AgentCommand(actor=agent, user_id="helper-agent")
+    )
+    customer = CustomerDetails(
+        name=Name(first_name="Second"), contact=Contact(primary_email="second@example.test")
+    )
+    added = await handle.execute_update(
+        AppointmentWorkflow.add_customer,
+        AddCustomer(actor=agent, participant_id=str(uuid.uuid4()), customer=customer),
+    )
+    await handle.execute_update(
+        AppointmentWorkflow.remove_participant,
+        RemoveParticipant(actor=supervisor, participant_id=added.participants[-1].id),
+    )
+    await handle.execute_update(
+        AppointmentWorkflow.reassign, AgentCommand(actor=supervisor, user_id="new-agent")
+    )
+    await handle.execute_update(
+        AppointmentWorkflow.reassign, AgentCommand(actor=supervisor, user_id="new-agent")
+    )
+    await handle.execute_update(AppointmentWorkflow.delete, ActorCommand(actor=supervisor))
+    await handle.result()
+    return handle
+
+
+NOTIFY = NotificationPolicy(
+    active=True,
+    auto_activate=True,
+    mail_from="cc@example.test",
+    templates=(
+        Template(type=NotificationType.CREATE, subject="Booked", text_body="{{roomUrl}}"),
+        Template(type=NotificationType.RESCHEDULE, subject="Moved", text_body="{{time24}}"),
+        Template(
+            type=NotificationType.REMINDER,
+            subject="Soon",
+            text_body="{{time24}}",
+            period=timedelta(seconds=5),
+        ),
+        Template(type=NotificationType.CANCELLED, subject="Cancelled", text_body="Sorry"),
+        Template(type=NotificationType.FOLLOW_UP, subject="Thanks", text_body="Bye"),
+    ),
+)
+
+
+async def _notified(client: Client, task_queue: str) -> WorkflowHandle:
+    """autoActivate, CREATE, RESCHEDULE, a reminder, the end and the follow-up."""
+    agent = principal(Role.AGENT)
+    now = datetime.now(UTC)
+    appointment = new_appointment(
+        agent, start=now + timedelta(seconds=30), duration=timedelta(seconds=5), now=now
+    )
+    handle = await _start(client, task_queue, appointment, WorkflowPolicy(), NOTIFY)
+    await handle.execute_update(
+        AppointmentWorkflow.reschedule,
+        Reschedule(
+            actor=agent,
+            start=now + timedelta(seconds=8),
+            duration=timedelta(seconds=5),
+            timezone="Europe/Berlin",
+        ),
+    )
+    await asyncio.sleep(6)  # the reminder is due 5 s before the new start
+    await handle.execute_update(AppointmentWorkflow.end, ActorCommand(actor=agent))
+    await handle.result()
+    return handle
+
+
+async def _continued(client: Client, task_queue: str) -> WorkflowHandle:
+    """Many changes: on a server suggesting continue-as-new early, the history ends in one."""
+    agent = principal(Role.AGENT)
+    started = await _start(client, task_queue, new_appointment(agent), WorkflowPolicy())
+    handle = client.get_workflow_handle(started.id)
+    first_run = (await handle.describe()).run_id
+    for n in range(12):
+        await handle.execute_update(
+            AppointmentWorkflow.update_details, UpdateDetails(actor=agent, title=f"v{n}")
+        )
+    assert (await handle.describe()).run_id != first_run, "expected a continue-as-new"
+    return client.get_workflow_handle(started.id, run_id=first_run)
+
+
+SCENARIOS = {
+    "lifecycle": _lifecycle,
+    "deleted": _deleted,
+    "expired": _expired,
+    "participants": _participants,
+    "notified": _notified,
+    "continued": _continued,
+}
+
+
+# The one scenario that needs Temporal to suggest continue-as-new after a few events.
+_SERVER_ARGS = {"continued": ["--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=40"]}
+
+
+async def _record(name: str, url: str, mail_port: int) -> None:
+    engine = create_engine(url)
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        data_converter=data_converter,
+        search_attributes=ALL_KEYS,
+        dev_server_extra_args=_SERVER_ARGS.get(name, []),
+    )
+    task_queue = f"record-{uuid.uuid4()}"
+    settings = Settings.from_env({"SMTP_PORT": str(mail_port)})
+    try:
+        async with build_worker(env.client, settings, engine, task_queue=task_queue):
+            handle = await SCENARIOS[name](env.client, task_queue)
+            history = await handle.fetch_history()
+        path = HISTORIES / f"{name}.json"
+        path.write_text(history.to_json())
+        print(f"recorded {path} ({len(history.events)} events)")
+    finally:
+        await env.shutdown()
+        await engine.dispose()
 
 
 async def record() -> None:
+    """Records the scenarios that have no history yet; existing histories are never rewritten."""
+    missing = [name for name in SCENARIOS if not (HISTORIES / f"{name}.json").exists()]
+    if not missing:
+        print("every scenario has a history; delete none of them, add a scenario instead")
+        return
     with TemporaryDirectory() as tmp:
         pg = EmbeddedPostgres(Path(tmp) / "pg", database="replay", stop_with_owner=True)
+        sink = SmtpSink(Path(tmp) / "mail", port=0)
         url = to_sqlalchemy_url(pg.start())
+        sink.start()
         try:
             await asyncio.to_thread(upgrade, url)
-            engine = create_engine(url)
-            env = await WorkflowEnvironment.start_local(
-                dev_server_existing_path=temporal_cli(),
-                data_converter=data_converter,
-                search_attributes=ALL_KEYS,
-            )
-            task_queue = f"record-{uuid.uuid4()}"
-            try:
-                async with build_worker(env.client, Settings.from_env({}), engine, task_queue=task_queue):
-                    for name, scenario in SCENARIOS.items():
-                        handle = await scenario(env.client, task_queue)
-                        history = await handle.fetch_history()
-                        path = HISTORIES / f"{name}.json"
-                        path.write_text(history.to_json())
-                        print(f"recorded {path} ({len(history.events)} events)")
-            finally:
-                await env.shutdown()
-                await engine.dispose()
+            for name in missing:
+                await _record(name, url, sink.port)
         finally:
+            sink.stop()
             pg.stop()
 
 

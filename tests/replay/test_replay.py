@@ -21,7 +21,7 @@ HISTORIES = {
 
 
 def test_there_are_histories_to_replay() -> None:
-    assert set(HISTORIES) >= {"lifecycle", "deleted", "expired"}
+    assert set(HISTORIES) >= {"lifecycle", "deleted", "expired", "participants", "notified", "continued"}
 
 
 @pytest.mark.parametrize("name", list(HISTORIES))
