@@ -62,6 +62,12 @@ class SmtpSender:
                 start_tls=self._starttls,
                 timeout=self._timeout,
             )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [refusal.code for refusal in exc.recipients]
+            details = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+            raise MailDeliveryError(
+                f"SMTP refused {details}", permanent=all(500 <= c < 600 for c in codes)
+            ) from exc
         except aiosmtplib.SMTPResponseException as exc:
             raise MailDeliveryError(
                 f"SMTP {exc.code}: {exc.message}", permanent=500 <= exc.code < 600
