@@ -7,9 +7,7 @@ import secrets
 from temporalio import activity
 
 from domain.activity_names import PROVISION_ROOM
-from domain.model import RoomAccess, RoomRequest
-
-ROOM_TYPE = "MULTI_USE_TICKET"
+from domain.model import ROOM_TYPE, RoomAccess, RoomRequest
 
 
 class RoomActivities:

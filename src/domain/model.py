@@ -83,6 +83,10 @@ class Participant(Base):
         return ParticipantRef(id=self.id, type=self.type)
 
 
+# Rooms are opened with a ticket URL that every participant may use until it expires.
+ROOM_TYPE = "MULTI_USE_TICKET"
+
+
 class RoomAccess(Base):
     url: str
     type: str

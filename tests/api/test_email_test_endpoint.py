@@ -129,7 +129,8 @@ async def test_times_are_written_in_the_given_timezone(
     if timezone in ("Europe/Berlin", "America/New_York"):
         assert (zone in ("CEST", "EDT")) == bool(start.dst())
     assert rest.startswith("(30 minutes) http")
-    assert "/api/cal/events/ical/" in rest and "action=TEMPLATE" in rest
+    # Calendar links point at the API, which redirects to the current schedule (see docs).
+    assert "/api/cal/events/ical/" in rest and "/api/cal/events/google/" in rest
     assert "https://rooms.example.test/q/sample" in rest
     # Without an htmlBody the message has no HTML part.
     assert all(part.get_content_type() != "text/html" for part in message.walk())

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import logging
 import uuid
 from datetime import UTC, datetime
-from email.message import EmailMessage
 
 import msgspec
 from litestar import Controller, Request, post
@@ -16,17 +14,16 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
-from api.errors import ServiceUnavailable, TooManyRequests
+from api.errors import TooManyRequests
+from api.mailing import code_message, send_or_raise
 from api.schemas import AppointmentView, OtpRequest, ScheduleAppointmentRequest, present
 from api.workflow_gateway import AppointmentWorkflows
 from domain import lifecycle, otp
 from domain.access import Principal, Role
 from domain.errors import DomainError, invalid
 from domain.model import Contact, Participant, ParticipantType
-from mail.sender import MailDeliveryError, SmtpSender
+from mail.sender import SmtpSender
 from storage.otps import OtpStore
-
-log = logging.getLogger("api.customer_scheduling")
 
 
 def _credentials(header: str) -> tuple[str, str]:
@@ -41,19 +38,6 @@ def _credentials(header: str) -> tuple[str, str]:
     if not sep:
         raise NotAuthorizedException("the Basic credentials must be email:one-time password")
     return email, code
-
-
-def _otp_message(to: str, code: str) -> EmailMessage:
-    message = EmailMessage()
-    message["To"] = to
-    message["Subject"] = f"Your verification code: {code}"
-    minutes = int(otp.TTL.total_seconds() // 60)
-    message.set_content(
-        f"Your code to schedule a video appointment is {code}.\n\n"
-        f"It is valid for {minutes} minutes and can be used once.\n"
-        "If you did not ask for it, ignore this email.\n"
-    )
-    return message
 
 
 class CustomerSchedulingController(Controller):
@@ -83,13 +67,8 @@ class CustomerSchedulingController(Controller):
             raise TooManyRequests(
                 "too many codes were requested for this address; try again in a few minutes"
             )
-        try:
-            await mailer.send(_otp_message(email, code))
-        except MailDeliveryError as exc:
-            log.warning("one-time password not delivered: %s", exc)
-            if exc.permanent:
-                raise invalid("email", "email: the mail server refused this address") from None
-            raise ServiceUnavailable("the mail server is unavailable; request a new code later") from None
+        message = code_message(email, "Your verification code", "schedule a video appointment", code)
+        await send_or_raise(mailer, message, "email")
 
     @post(
         "/",

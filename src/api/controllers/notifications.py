@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-import logging
+import uuid
 from datetime import UTC, datetime
-from email.message import EmailMessage
 
+import msgspec
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from api.auth.guards import requires
-from api.errors import ServiceUnavailable
+from api.mailing import code_message, send_or_raise
 from api.schemas import EmailNotificationRequest, ServiceConfirmationRequest, ServiceVerificationRequest
 from config import Settings
-from domain import calendar, otp, rendering
+from domain import otp, rendering
 from domain.access import Principal, Role
 from domain.durations import unquote
 from domain.errors import DomainError, ErrorKind, forbidden, invalid
-from domain.notifications import ApplicationSettings, NotificationType
-from mail.sender import MailDeliveryError, SmtpSender
+from domain.model import ROOM_TYPE, RoomAccess
+from domain.notifications import ApplicationSettings
+from mail.compose import compose
+from mail.sender import SmtpSender
 from storage.applications import ApplicationStore, ConfirmOutcome
 
-log = logging.getLogger("api.notifications")
 PrincipalRequest = Request[Principal, str, object]
 
 
@@ -31,28 +32,6 @@ def _application_of(principal: Principal, application_id: str | None) -> str:
     if application_id is not None and application_id != principal.application_id:
         raise forbidden("applicationId differs from the application of the token")
     return principal.application_id
-
-
-def _verification_message(to: str, code: str) -> EmailMessage:
-    message = EmailMessage()
-    message["To"] = to
-    message["Subject"] = f"Email service verification code: {code}"
-    minutes = int(otp.TTL.total_seconds() // 60)
-    message.set_content(
-        f"Your code to confirm the email service of your appointments application is {code}.\n\n"
-        f"It is valid for {minutes} minutes. If you did not ask for it, ignore this email.\n"
-    )
-    return message
-
-
-async def _send(mailer: SmtpSender, message: EmailMessage, field: str) -> None:
-    try:
-        await mailer.send(message)
-    except MailDeliveryError as exc:
-        log.warning("notification email not delivered: %s", exc)
-        if exc.permanent:
-            raise invalid(field, f"{field}: the mail server refused this address ({exc})") from None
-        raise ServiceUnavailable("the mail server is unavailable; try again later") from None
 
 
 class NotificationController(Controller):
@@ -84,7 +63,16 @@ class NotificationController(Controller):
         await applications.start_verification(
             application_id, email, hasher.hash(application_id, email, code), expires
         )
-        await _send(mailer, _verification_message(email, code), "toEmail")
+        await send_or_raise(
+            mailer,
+            code_message(
+                email,
+                "Email service verification code",
+                "confirm the email service of your appointments application",
+                code,
+            ),
+            "toEmail",
+        )
 
     @post(
         "/confirm",
@@ -136,37 +124,20 @@ class NotificationController(Controller):
         )
         stored = await applications.get(application_id)
         settings = stored.settings if stored is not None else ApplicationSettings()
-        room_url = f"{settings.room_base_url or config.room_base_url}/q/sample"
-        links = rendering.Links(
-            room_url=room_url,
-            ical_url=f"{config.public_base_url}/api/cal/events/ical/{appointment.id}/event",
-            google_url=calendar.google_calendar_url(
-                appointment, calendar.event_description(appointment, room_url)
-            ),
+        # Rendered exactly as a real notification is, with a sample room in the application's service.
+        room = RoomAccess(
+            url=f"{settings.room_base_url or config.room_base_url}/q/sample",
+            type=ROOM_TYPE,
+            expires=appointment.end,
         )
-        message = EmailMessage()
-        if settings.mail_from:
-            message["From"] = settings.mail_from
-        message["To"] = to_email
-        subject = rendering.render(template.subject, appointment, recipient, links)
-        message["Subject"] = " ".join(subject.split())
-        message.set_content(rendering.render(template.text_body, appointment, recipient, links))
-        if template.html_body:
-            message.add_alternative(
-                rendering.render(template.html_body, appointment, recipient, links, html=True), subtype="html"
-            )
-        method = "CANCEL" if template.type is NotificationType.CANCELLED else "PUBLISH"
-        message.add_attachment(
-            calendar.ics(
-                appointment,
-                method=method,
-                organizer_email=None,
-                description=calendar.event_description(appointment, room_url),
-                url=room_url,
-            ),
-            maintype="text",
-            subtype="calendar",
-            filename="appointment.ics",
-            params={"method": method},
+        message = compose(
+            template.type,
+            template,
+            msgspec.structs.replace(appointment, room_access=room),
+            recipient,
+            to=to_email,
+            sender=settings.mail_from or mailer.sender,
+            public_base_url=config.public_base_url,
+            delivery_key=f"test:{uuid.uuid4()}",
         )
-        await _send(mailer, message, "toEmail")
+        await send_or_raise(mailer, message, "toEmail")

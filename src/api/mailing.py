@@ -1,0 +1,38 @@
+"""Mail the API sends itself (one-time codes, test emails), with SMTP errors mapped to answers."""
+
+from __future__ import annotations
+
+import logging
+from email.message import EmailMessage
+
+from api.errors import ServiceUnavailable
+from domain import otp
+from domain.errors import invalid
+from mail.sender import MailDeliveryError, SmtpSender
+
+log = logging.getLogger("api.mailing")
+
+
+def code_message(to: str, subject: str, purpose: str, code: str) -> EmailMessage:
+    """A one-time code: `purpose` completes "Your code to ... is 123456"."""
+    message = EmailMessage()
+    message["To"] = to
+    message["Subject"] = f"{subject}: {code}"
+    minutes = int(otp.TTL.total_seconds() // 60)
+    message.set_content(
+        f"Your code to {purpose} is {code}.\n\n"
+        f"It is valid for {minutes} minutes and can be used once.\n"
+        "If you did not ask for it, ignore this email.\n"
+    )
+    return message
+
+
+async def send_or_raise(mailer: SmtpSender, message: EmailMessage, field: str) -> None:
+    """Send now; a refused address is the client's 400, an unreachable server a 503."""
+    try:
+        await mailer.send(message)
+    except MailDeliveryError as exc:
+        log.warning("email to %s not delivered: %s", message["To"], exc)
+        if exc.permanent:
+            raise invalid(field, f"{field}: the mail server refused this address ({exc})") from None
+        raise ServiceUnavailable("the mail server is unavailable; try again later") from None
