@@ -18,11 +18,13 @@ from temporalio.worker import Worker
 from activities.notifications import NotificationActivities
 from activities.projection import ProjectionActivities
 from activities.rooms import RoomActivities
+from activities.webhooks import WebhookActivities
 from config import Settings, load_settings
 from mail.sender import SmtpSender
 from storage.appointments import AppointmentStore
 from storage.database import create_engine
 from storage.notification_log import NotificationLog
+from storage.webhooks import WebhookStore
 from workflows.appointment import AppointmentWorkflow
 from workflows.converter import data_converter
 
@@ -41,6 +43,11 @@ def build_worker(
     store = AppointmentStore(engine)
     projection = ProjectionActivities(store)
     rooms = RoomActivities(settings.room_base_url)
+    webhooks = WebhookActivities(
+        WebhookStore(engine),
+        allow_private=settings.webhooks_allow_private,
+        allow_loopback=settings.webhooks_allow_loopback,
+    )
     notifications = NotificationActivities(
         SmtpSender.from_settings(settings), NotificationLog(engine), settings.public_base_url
     )
@@ -48,7 +55,13 @@ def build_worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[AppointmentWorkflow],
-        activities=[projection.project, rooms.provision, notifications.send],
+        activities=[
+            projection.project,
+            rooms.provision,
+            notifications.send,
+            webhooks.match,
+            webhooks.deliver,
+        ],
         # Let in-flight activities finish on a graceful stop instead of waiting for retries.
         graceful_shutdown_timeout=timedelta(seconds=5),
     )

@@ -25,6 +25,7 @@ from api.controllers.health import health
 from api.controllers.notifications import NotificationController
 from api.controllers.participants import ParticipantController
 from api.controllers.queries import AppointmentQueryController
+from api.controllers.webhooks import WebhookController
 from api.errors import exception_handlers
 from api.workflow_gateway import AppointmentWorkflows
 from config import Settings, load_settings
@@ -36,6 +37,7 @@ from storage.appointments import AppointmentStore
 from storage.database import create_engine
 from storage.otps import OtpStore
 from storage.queries import AppointmentQueries
+from storage.webhooks import WebhookStore
 from workflows.converter import data_converter
 
 MAX_BODY_BYTES = 256 * 1024
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.queries = AppointmentQueries(engine)
         app.state.otps = OtpStore(engine)
         app.state.applications = ApplicationStore(engine)
+        app.state.webhooks = WebhookStore(engine)
         app.state.workflows = AppointmentWorkflows(
             temporal,
             task_queue=settings.task_queue,
@@ -89,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ApplicationSettingsController,
             NotificationController,
             CalendarController,
+            WebhookController,
             health,
         ],
         lifespan=[connections],
@@ -112,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "hasher": _from_state("hasher"),
             "mailer": _from_state("mailer"),
             "applications": _from_state("applications"),
+            "webhooks": _from_state("webhooks"),
             "config": _from_state("config"),
         },
         middleware=[DefineMiddleware(JWTAuthenticationMiddleware, exclude="^/schema")],

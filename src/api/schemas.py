@@ -24,17 +24,17 @@ from domain.model import (
     Appointment,
     Contact,
     Interaction,
-    InteractionState,
     Name,
     Participant,
-    ParticipantRef,
     ParticipantType,
-    RoomAccess,
     Routing,
-    Status,
 )
 from domain.notifications import ApplicationSettings, Channel, NotificationType, Template
 from domain.otp import normalize_email
+from domain.views import (
+    AppointmentView,
+    appointment_view,
+)
 
 # Bounds on free text keep one request from bloating every later read of the appointment.
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -158,92 +158,8 @@ class RescheduleAppointmentRequest(Schema):
 # -- responses -----------------------------------------------------------------------------
 
 
-# Views list every field, even empty ones, except optional values that are absent.
-
-
-class RoutingView(Schema):
-    properties: dict[str, str]
-    type: str | None = None
-
-
-class InteractionView(Schema):
-    custom_fields: dict[str, str]
-    state: InteractionState
-    routing: RoutingView | None = None
-
-
-class ParticipantRefView(Schema):
-    id: str
-    type: ParticipantType
-
-
-class RoomAccessView(Schema):
-    """AppointmentActivationResponse of the contract."""
-
-    url: str
-    type: str
-    expires: datetime
-
-    @classmethod
-    def of(cls, room: RoomAccess) -> RoomAccessView:
-        return cls(url=room.url, type=room.type, expires=room.expires)
-
-
-class AppointmentView(Schema):
-    """GetAppointmentResponse of the contract, plus `status` and `version`."""
-
-    id: str
-    application_id: str
-    start: datetime
-    end: datetime
-    duration: Annotated[str, msgspec.Meta(description="ISO 8601 duration", examples=["PT30M"])]
-    timezone: str
-    organizer: ParticipantRefView
-    participant_ids: list[ParticipantRefView]
-    interaction: InteractionView
-    notifications_active: bool
-    status: Status
-    version: int
-    metadata: dict[str, Any]
-    locale: str | None = None
-    title: str | None = None
-    notes: str | None = None
-    room_access: RoomAccessView | None = None
-
-
-def _ref(ref: ParticipantRef) -> ParticipantRefView:
-    return ParticipantRefView(id=ref.id, type=ref.type)
-
-
 def present(appointment: Appointment, principal: Principal) -> AppointmentView:
-    visible = visible_participant_types(principal)
-    interaction = appointment.interaction
-    routing = interaction.routing
-    return AppointmentView(
-        id=appointment.id,
-        application_id=appointment.application_id,
-        start=appointment.start,
-        end=appointment.end,
-        duration=format_duration(appointment.duration),
-        timezone=appointment.timezone,
-        locale=appointment.locale,
-        title=appointment.title,
-        notes=appointment.notes,
-        metadata=appointment.metadata,
-        organizer=_ref(appointment.organizer),
-        participant_ids=[_ref(p.ref) for p in appointment.participants if p.type in visible],
-        interaction=InteractionView(
-            routing=None
-            if routing is None
-            else RoutingView(type=routing.type, properties=routing.properties),
-            custom_fields=interaction.custom_fields,
-            state=interaction.state,
-        ),
-        notifications_active=appointment.notifications_active,
-        room_access=None if appointment.room_access is None else RoomAccessView.of(appointment.room_access),
-        status=appointment.status,
-        version=appointment.version,
-    )
+    return appointment_view(appointment, visible_participant_types(principal))
 
 
 # -- participants ----------------------------------------------------------------------------
@@ -519,3 +435,29 @@ class EmailNotificationRequest(Schema):
 def _unprefixed(exc: DomainError, prefix: str) -> DomainError:
     field = exc.field[len(prefix) :] if exc.field and exc.field.startswith(prefix) else exc.field
     return DomainError(exc.kind, exc.message.replace(prefix, ""), field)
+
+
+# -- webhooks --------------------------------------------------------------------------------
+
+
+class CreateWebhookRequest(Schema):
+    """A subscription: `events` are event type names or `*`; `secret` signs every delivery."""
+
+    url: Annotated[str, msgspec.Meta(examples=["https://crm.example.com/hooks/appointments"])]
+    events: Annotated[list[str], msgspec.Meta(examples=[["APPOINTMENT_CREATED", "APPOINTMENT_CANCELLED"]])]
+    secret: Annotated[str, msgspec.Meta(description="16 to 256 characters; never returned")]
+    headers: Annotated[
+        dict[str, str], msgspec.Meta(description="Extra headers sent with every delivery (at most 20)")
+    ] = {}
+
+
+class WebhookView(Schema):
+    """A subscription as the API shows it: never with its secret."""
+
+    id: str
+    url: str
+    events: list[str]
+    headers: dict[str, str]
+    enabled: bool
+    created_at: datetime
+    disabled_reason: str | None = None

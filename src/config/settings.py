@@ -34,6 +34,20 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """A yes/no setting, off unless set; an unrecognised value is an error, not a silent no."""
+    raw = (env.get(name) or "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {env.get(name)!r}")
+
+
 def _optional(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
@@ -73,6 +87,10 @@ class Settings:
     # How long after its scheduled end an appointment's room stays open before the
     # workflow closes the interaction.
     end_grace: timedelta
+    # Webhook URLs resolving to private, link-local or loopback addresses are refused unless
+    # these allow them (SSRF); `make run` allows loopback so a local receiver works.
+    webhooks_allow_private: bool
+    webhooks_allow_loopback: bool
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -99,6 +117,8 @@ class Settings:
             room_base_url=(env.get("ROOM_BASE_URL") or f"http://localhost:{http_port}/rooms").rstrip("/"),
             public_base_url=(env.get("PUBLIC_BASE_URL") or f"http://localhost:{http_port}").rstrip("/"),
             end_grace=timedelta(minutes=_int(env, "END_GRACE_MINUTES", 60)),
+            webhooks_allow_private=_flag(env, "WEBHOOKS_ALLOW_PRIVATE_NETWORKS"),
+            webhooks_allow_loopback=_flag(env, "WEBHOOKS_ALLOW_LOOPBACK"),
         )
 
     @property

@@ -239,6 +239,8 @@ class DevStack:
             SMTP_PORT=str(settings.smtp_port),
             PYTHONUNBUFFERED="1",
         )
+        # A webhook receiver on this machine is the usual development setup.
+        env.setdefault("WEBHOOKS_ALLOW_LOOPBACK", "true")
         # Works without `pip install -e .` too (e.g. a venv made by hand).
         paths = [str(PROJECT_ROOT / "src"), str(PROJECT_ROOT), env.get("PYTHONPATH", "")]
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)

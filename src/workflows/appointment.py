@@ -23,7 +23,13 @@ with workflow.unsafe.imports_passed_through():
 
     from domain import lifecycle, notification_plan
     from domain.access import Principal, Role
-    from domain.activity_names import PROJECT_APPOINTMENT, PROVISION_ROOM, SEND_NOTIFICATION
+    from domain.activity_names import (
+        DELIVER_WEBHOOK,
+        MATCH_WEBHOOKS,
+        PROJECT_APPOINTMENT,
+        PROVISION_ROOM,
+        SEND_NOTIFICATION,
+    )
     from domain.errors import DomainError
     from domain.lifecycle import (
         ActorCommand,
@@ -35,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.model import Appointment, Base, RoomAccess, RoomRequest, WorkflowPolicy
     from domain.notifications import DeliveryResult, Notification, NotificationPolicy, NotificationType
+    from domain.webhooks import AppointmentEvent, EventType, MatchRequest, WebhookDelivery, event_id
     from workflows.search import search_attributes
 
 T = TypeVar("T")
@@ -52,6 +59,11 @@ _ROOM_RETRY = RetryPolicy(
 # SMTP outages are retried with backoff for a day; a permanent refusal is a result, not a failure.
 _MAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 _MAIL_GIVE_UP = timedelta(hours=24)
+# Webhooks: failed deliveries are retried with exponential backoff for up to a day.
+_WEBHOOK_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(hours=1))
+_WEBHOOK_GIVE_UP = timedelta(hours=24)
+# Workflows started before webhooks existed replay without them.
+_WEBHOOKS_PATCH = "webhooks"
 
 
 def workflow_id(appointment_id: str) -> str:
@@ -66,6 +78,8 @@ class AppointmentInput(Base):
     projected_version: int = 0
     handled: tuple[str, ...] = ()
     outbox: tuple[Notification, ...] = ()
+    events: tuple[AppointmentEvent, ...] = ()
+    deliveries: tuple[WebhookDelivery, ...] = ()
 
 
 def _system(appointment: Appointment) -> Principal:
@@ -104,6 +118,14 @@ class AppointmentWorkflow:
         self._handled = set(input.handled)
         self._outbox = list(input.outbox)
         self._sending = False
+        # Webhooks: events not yet matched to subscriptions, then one ordered queue per subscription.
+        self._webhooks = workflow.patched(_WEBHOOKS_PATCH)
+        self._events = list(input.events)
+        self._queues: dict[str, list[WebhookDelivery]] = {}
+        for delivery in input.deliveries:
+            self._queues.setdefault(delivery.webhook_id, []).append(delivery)
+        self._webhook_tasks: dict[str, asyncio.Task[None]] = {}
+        self._webhook_calls = 0
         self._opened = asyncio.Event()
         self._projection_lock = asyncio.Lock()
         self._room_lock = asyncio.Lock()
@@ -111,7 +133,11 @@ class AppointmentWorkflow:
 
     @workflow.run
     async def run(self, input: AppointmentInput) -> Appointment:
-        delivery = asyncio.create_task(self._deliver())
+        background = [asyncio.create_task(self._deliver())]
+        if self._webhooks:
+            background.append(asyncio.create_task(self._dispatch_events()))
+            for webhook_id in self._queues:
+                self._start_webhook_queue(webhook_id)
         await self._open()
         while True:
             self._queue_due_messages()
@@ -130,8 +156,11 @@ class AppointmentWorkflow:
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new()
         # Owed messages (the cancellation, the follow-up) go out before the workflow closes.
-        await workflow.wait_condition(lambda: not self._outbox and workflow.all_handlers_finished())
-        delivery.cancel()
+        await workflow.wait_condition(
+            lambda: not self._outbox and not self._webhooks_pending() and workflow.all_handlers_finished()
+        )
+        for task in [*background, *self._webhook_tasks.values()]:
+            task.cancel()
         return self._appointment
 
     # -- reads -------------------------------------------------------------------------
@@ -156,7 +185,8 @@ class AppointmentWorkflow:
     @workflow.update(name="update_details")
     async def update_details(self, command: UpdateDetails) -> Appointment:
         return await self._change(
-            lambda: lifecycle.update_details(self._appointment, command, workflow.now())
+            lambda: lifecycle.update_details(self._appointment, command, workflow.now()),
+            EventType.APPOINTMENT_UPDATED,
         )
 
     @update_details.validator
@@ -167,6 +197,7 @@ class AppointmentWorkflow:
     async def reschedule(self, command: Reschedule) -> Appointment:
         return await self._change(
             lambda: lifecycle.reschedule(self._appointment, command, self._policy, workflow.now()),
+            EventType.APPOINTMENT_RESCHEDULED,
             NotificationType.RESCHEDULE,
         )
 
@@ -176,7 +207,10 @@ class AppointmentWorkflow:
 
     @workflow.update(name="add_agent")
     async def add_agent(self, command: AgentCommand) -> Appointment:
-        return await self._change(lambda: lifecycle.add_agent(self._appointment, command, workflow.now()))
+        return await self._change(
+            lambda: lifecycle.add_agent(self._appointment, command, workflow.now()),
+            EventType.PARTICIPANT_ADDED,
+        )
 
     @add_agent.validator
     def _validate_add_agent(self, command: AgentCommand) -> None:
@@ -184,7 +218,10 @@ class AppointmentWorkflow:
 
     @workflow.update(name="add_customer")
     async def add_customer(self, command: AddCustomer) -> Appointment:
-        return await self._change(lambda: lifecycle.add_customer(self._appointment, command, workflow.now()))
+        return await self._change(
+            lambda: lifecycle.add_customer(self._appointment, command, workflow.now()),
+            EventType.PARTICIPANT_ADDED,
+        )
 
     @add_customer.validator
     def _validate_add_customer(self, command: AddCustomer) -> None:
@@ -193,7 +230,8 @@ class AppointmentWorkflow:
     @workflow.update(name="remove_participant")
     async def remove_participant(self, command: RemoveParticipant) -> Appointment:
         return await self._change(
-            lambda: lifecycle.remove_participant(self._appointment, command, workflow.now())
+            lambda: lifecycle.remove_participant(self._appointment, command, workflow.now()),
+            EventType.PARTICIPANT_REMOVED,
         )
 
     @remove_participant.validator
@@ -202,7 +240,10 @@ class AppointmentWorkflow:
 
     @workflow.update(name="reassign")
     async def reassign(self, command: AgentCommand) -> Appointment:
-        return await self._change(lambda: lifecycle.reassign(self._appointment, command, workflow.now()))
+        return await self._change(
+            lambda: lifecycle.reassign(self._appointment, command, workflow.now()),
+            EventType.APPOINTMENT_REASSIGNED,
+        )
 
     @reassign.validator
     def _validate_reassign(self, command: AgentCommand) -> None:
@@ -221,7 +262,10 @@ class AppointmentWorkflow:
 
     @workflow.update(name="end")
     async def end(self, command: ActorCommand) -> Appointment:
-        return await self._change(lambda: lifecycle.end(self._appointment, command.actor, workflow.now()))
+        return await self._change(
+            lambda: lifecycle.end(self._appointment, command.actor, workflow.now()),
+            EventType.APPOINTMENT_ENDED,
+        )
 
     @end.validator
     def _validate_end(self, command: ActorCommand) -> None:
@@ -231,6 +275,7 @@ class AppointmentWorkflow:
     async def delete(self, command: ActorCommand) -> Appointment:
         return await self._change(
             lambda: lifecycle.delete(self._appointment, command.actor, workflow.now()),
+            EventType.APPOINTMENT_CANCELLED,
             NotificationType.CANCELLED,
         )
 
@@ -241,14 +286,17 @@ class AppointmentWorkflow:
     # -- internals ---------------------------------------------------------------------
 
     async def _change(
-        self, rule: Callable[[], Appointment], announce: NotificationType | None = None
+        self,
+        rule: Callable[[], Appointment],
+        event: EventType,
+        announce: NotificationType | None = None,
     ) -> Appointment:
         # Validators and handlers of updates accepted in one activation may interleave, so
         # the rule is judged again against the state the handler actually changes.
         changed = _judge(rule)
         if changed is self._appointment:
             return changed  # nothing to change (e.g. reassigned to the current organizer)
-        self._commit(changed)
+        self._commit(changed, event)
         if announce is not None:
             self._queue(notification_plan.notification(announce, changed, self._notifications))
         await self._project()
@@ -256,6 +304,8 @@ class AppointmentWorkflow:
 
     async def _open(self) -> None:
         """A new appointment: its room (autoActivate), its projection, its CREATE email."""
+        if self._appointment.version == 1:
+            self._emit(EventType.APPOINTMENT_CREATED, self._appointment)
         if self._notifications.auto_activate and self._appointment.status.is_open:
             await self._activate(
                 lambda: lifecycle.require_open(self._appointment, _system(self._appointment))
@@ -289,12 +339,14 @@ class AppointmentWorkflow:
             )
             # The appointment may have been ended or deleted while the room was made.
             _judge(check)
-            self._commit(lifecycle.activate(self._appointment, room, workflow.now()))
+            self._commit(
+                lifecycle.activate(self._appointment, room, workflow.now()), EventType.APPOINTMENT_ACTIVATED
+            )
 
     async def _expire_if_over(self) -> None:
         deadline = lifecycle.end_of_interaction(self._appointment, self._policy)
         if self._appointment.status.is_open and workflow.now() >= deadline:
-            self._commit(lifecycle.expire(self._appointment, workflow.now()))
+            self._commit(lifecycle.expire(self._appointment, workflow.now()), EventType.APPOINTMENT_ENDED)
             await self._project()
 
     def _next_deadline(self) -> datetime | None:
@@ -351,12 +403,17 @@ class AppointmentWorkflow:
                 )
             except ActivityError as error:
                 workflow.logger.warning("message %s given up: %s", message.key, error.cause or error)
+            else:
+                if message.type is NotificationType.REMINDER:
+                    self._emit(EventType.REMINDER_SENT, self._appointment, detail=message.key)
             finally:
                 self._sending = False
             self._outbox.pop(0)
 
     async def _continue_as_new(self) -> None:
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._sending)
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and not self._sending and not self._webhook_calls
+        )
         if not self._appointment.status.is_open:
             return
         workflow.continue_as_new(
@@ -367,13 +424,16 @@ class AppointmentWorkflow:
                 projected_version=self._projected_version,
                 handled=tuple(sorted(self._handled)),
                 outbox=tuple(self._outbox),
+                events=tuple(self._events),
+                deliveries=tuple(d for queue in self._queues.values() for d in queue),
             )
         )
 
-    def _commit(self, appointment: Appointment) -> None:
+    def _commit(self, appointment: Appointment, event: EventType) -> None:
         previous = self._appointment
         self._appointment = appointment
         self._changed = True
+        self._emit(event, appointment)
         if (previous.status, previous.start, previous.organizer) != (
             appointment.status,
             appointment.start,
@@ -382,6 +442,71 @@ class AppointmentWorkflow:
             workflow.upsert_search_attributes(
                 [pair.key.value_set(pair.value) for pair in search_attributes(appointment).search_attributes]
             )
+
+    def _emit(self, kind: EventType, appointment: Appointment, detail: str = "") -> None:
+        if not self._webhooks:
+            return
+        self._events.append(
+            AppointmentEvent(
+                id=event_id(appointment.id, appointment.version, kind, detail),
+                type=kind,
+                timestamp=workflow.now(),
+                appointment=appointment,
+            )
+        )
+
+    def _webhooks_pending(self) -> bool:
+        return bool(self._events) or self._webhook_calls > 0 or any(self._queues.values())
+
+    async def _dispatch_events(self) -> None:
+        """Fans each event out to the subscriptions that want it, in the order of the changes."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self._events))
+            event = self._events[0]
+            self._webhook_calls += 1
+            try:
+                webhook_ids = await workflow.execute_activity(
+                    MATCH_WEBHOOKS,
+                    MatchRequest(application_id=self._appointment.application_id, type=event.type),
+                    result_type=list[str],
+                    start_to_close_timeout=timedelta(seconds=15),
+                    retry_policy=_PROJECTION_RETRY,
+                )
+            finally:
+                self._webhook_calls -= 1
+            for webhook_id in webhook_ids:
+                self._queues.setdefault(webhook_id, []).append(
+                    WebhookDelivery(webhook_id=webhook_id, event=event)
+                )
+                self._start_webhook_queue(webhook_id)
+            self._events.pop(0)
+
+    def _start_webhook_queue(self, webhook_id: str) -> None:
+        if webhook_id not in self._webhook_tasks:
+            self._webhook_tasks[webhook_id] = asyncio.create_task(self._deliver_webhooks(webhook_id))
+
+    async def _deliver_webhooks(self, webhook_id: str) -> None:
+        """One subscription's deliveries, one at a time and in order: a slow or dead receiver
+        holds back only its own queue, never another subscription's."""
+        queue = self._queues[webhook_id]
+        while True:
+            await workflow.wait_condition(lambda: bool(queue))
+            self._webhook_calls += 1
+            try:
+                await workflow.execute_activity(
+                    DELIVER_WEBHOOK,
+                    queue[0],
+                    start_to_close_timeout=timedelta(seconds=30),
+                    schedule_to_close_timeout=_WEBHOOK_GIVE_UP,
+                    retry_policy=_WEBHOOK_RETRY,
+                )
+            except ActivityError as error:
+                workflow.logger.warning(
+                    "webhook %s: event %s given up: %s", webhook_id, queue[0].event.id, error.cause
+                )
+            finally:
+                self._webhook_calls -= 1
+            queue.pop(0)
 
     async def _project(self) -> None:
         """Bring the read model up to at least the current version.

@@ -50,6 +50,7 @@ async def stack(
             "ROOM_BASE_URL": "https://rooms.example.test",
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(mail_sink.port),
+            "WEBHOOKS_ALLOW_LOOPBACK": "true",
         }
     )
     worker = build_worker(dev_server.client, settings, engine)

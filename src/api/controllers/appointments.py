@@ -19,9 +19,7 @@ from api import query_params
 from api.auth.guards import requires
 from api.schemas import (
     AppointmentsPage,
-    AppointmentView,
     RescheduleAppointmentRequest,
-    RoomAccessView,
     ScheduleAppointmentRequest,
     UpdateAppointmentRequest,
     present,
@@ -32,6 +30,7 @@ from domain.access import Principal, Role, check_access
 from domain.errors import not_found
 from domain.lifecycle import ActorCommand
 from domain.model import Participant, ParticipantType
+from domain.views import AppointmentView, RoomAccessView
 from storage.appointments import AppointmentStore
 from storage.queries import AppointmentFilter, AppointmentQueries
 

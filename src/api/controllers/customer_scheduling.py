@@ -16,12 +16,13 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from api.errors import TooManyRequests
 from api.mailing import code_message, send_or_raise
-from api.schemas import AppointmentView, OtpRequest, ScheduleAppointmentRequest, present
+from api.schemas import OtpRequest, ScheduleAppointmentRequest, present
 from api.workflow_gateway import AppointmentWorkflows
 from domain import lifecycle, otp
 from domain.access import Principal, Role
 from domain.errors import DomainError, invalid
 from domain.model import Contact, Participant, ParticipantType
+from domain.views import AppointmentView
 from mail.sender import SmtpSender
 from storage.otps import OtpStore
 

@@ -13,7 +13,6 @@ from api.auth.guards import requires
 from api.schemas import (
     AddParticipantAgentRequest,
     AddParticipantCustomerRequest,
-    AppointmentView,
     ParticipantView,
     present,
 )
@@ -23,6 +22,7 @@ from domain.access import Principal, Role, check_access, visible_participant_typ
 from domain.errors import DomainError, ErrorKind, not_found
 from domain.lifecycle import AddCustomer, AgentCommand, RemoveParticipant
 from domain.model import Status
+from domain.views import AppointmentView
 from storage.appointments import AppointmentStore
 
 AGENT, SUPERVISOR, CUSTOMER = Role.AGENT, Role.SUPERVISOR, Role.CUSTOMER

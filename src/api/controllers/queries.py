@@ -14,13 +14,13 @@ from api.query_params import MAX_TIME_FRAME
 from api.schemas import (
     AppointmentCountView,
     AppointmentOverlapView,
-    AppointmentView,
     present,
 )
 from domain import values
 from domain.access import Principal, Role
 from domain.durations import format_duration, unquote
 from domain.model import Status
+from domain.views import AppointmentView
 from storage.queries import AppointmentFilter, AppointmentQueries, Page
 
 MAX_ELIGIBLE = 1000

@@ -1,0 +1,121 @@
+"""Webhook delivery: match an event to subscriptions, then POST it, signed, to each.
+
+The secret and URL are read at delivery time, so they never enter workflow history and a
+deleted subscription simply stops receiving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+import httpx
+import msgspec
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.activity_names import DELIVER_WEBHOOK, MATCH_WEBHOOKS
+from domain.errors import DomainError
+from domain.views import appointment_view
+from domain.webhooks import MatchRequest, WebhookDelivery, WebhookEvent
+from outbound.webhook_urls import check_webhook_url
+from storage.webhooks import WebhookStore
+
+# Worth retrying: the receiver is overloaded, rate-limiting or briefly away.
+_RETRIED_STATUSES = frozenset({408, 429})
+_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+class WebhookActivities:
+    def __init__(
+        self,
+        store: WebhookStore,
+        *,
+        allow_private: bool = False,
+        allow_loopback: bool = False,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._store = store
+        self._allow_private = allow_private
+        self._allow_loopback = allow_loopback
+        # Redirects are not followed and proxies from the environment are ignored: either would
+        # let a delivery reach an address that the URL check never saw.
+        self._client = client or httpx.AsyncClient(timeout=_TIMEOUT, follow_redirects=False, trust_env=False)
+
+    @activity.defn(name=MATCH_WEBHOOKS)
+    async def match(self, request: MatchRequest) -> list[str]:
+        return [w.id for w in await self._store.matching(request.application_id, request.type.value)]
+
+    @activity.defn(name=DELIVER_WEBHOOK)
+    async def deliver(self, delivery: WebhookDelivery) -> None:
+        found = await self._store.for_delivery(delivery.webhook_id)
+        if found is None:
+            return  # deleted since: nothing to deliver
+        webhook, secret = found
+        if not webhook.enabled:
+            return
+        event = delivery.event
+        appointment = event.appointment
+        body = msgspec.json.encode(
+            WebhookEvent(
+                id=event.id,
+                type=event.type,
+                timestamp=event.timestamp,
+                application_id=appointment.application_id,
+                appointment_id=appointment.id,
+                version=appointment.version,
+                payload=msgspec.to_builtins(appointment_view(appointment)),
+            )
+        )
+        headers = {
+            **webhook.headers,
+            "Content-Type": "application/json",
+            "X-Webhook-Id": event.id,
+            "X-Webhook-Signature": signature(secret, int(time.time()), body),
+        }
+        attempt = activity.info().attempt
+        started = time.monotonic()
+        status: int | None = None
+        error: str | None = None
+        refused = False
+        try:
+            # Checked again at every attempt: the name may resolve elsewhere than when it was saved.
+            await check_webhook_url(
+                webhook.url, allow_private=self._allow_private, allow_loopback=self._allow_loopback
+            )
+            response = await self._client.post(webhook.url, content=body, headers=headers)
+            status = response.status_code
+        except DomainError as exc:
+            error, refused = exc.message, True
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        finally:
+            await self._store.record_attempt(
+                webhook.id,
+                event.id,
+                event.type.value,
+                appointment.id,
+                appointment.version,
+                attempt,
+                status,
+                error,
+                int((time.monotonic() - started) * 1000),
+            )
+        if refused:
+            raise ApplicationError(f"webhook not sent: {error}", non_retryable=True)
+        if status is None:
+            raise ApplicationError(f"webhook not reached: {error}")  # retried with backoff
+        if 200 <= status < 300:
+            return
+        if status == 410:
+            await self._store.disable(webhook.id, "the receiver answered 410 Gone")
+            return
+        if status >= 500 or status in _RETRIED_STATUSES:
+            raise ApplicationError(f"webhook answered {status}")
+        raise ApplicationError(f"webhook answered {status}; not retried", non_retryable=True)

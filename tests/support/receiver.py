@@ -1,0 +1,74 @@
+"""A real HTTP receiver for webhook tests, served by uvicorn on loopback.
+
+Each path can be told how to answer (a status sequence, or to hang); every request is kept
+with its raw body and headers, so tests check signatures and order as a receiver would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+from tests.support.stack import free_port
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    port: int = 0
+    received: list[Received] = field(default_factory=list)
+    # path -> statuses to answer in turn (the last one repeats); absent: 200.
+    statuses: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    hanging: set[str] = field(default_factory=set)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def at(self, path: str) -> list[Received]:
+        return [r for r in self.received if r.path == path]
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        path = scope["path"]
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        if path in self.hanging:
+            await asyncio.sleep(3600)
+        self.received.append(Received(path, headers, body))
+        planned = self.statuses.get(path) or [200]
+        status = planned.pop(0) if len(planned) > 1 else planned[0]
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def wait_for(self, path: str, count: int, timeout: float = 15) -> list[Received]:  # noqa: ASYNC109
+        async with asyncio.timeout(timeout):
+            while len(self.at(path)) < count:  # noqa: ASYNC110 - polls what the server task appends
+                await asyncio.sleep(0.05)
+        return self.at(path)
+
+
+async def start_receiver() -> tuple[Receiver, uvicorn.Server, asyncio.Task[None]]:
+    receiver = Receiver(port=free_port())
+    server = uvicorn.Server(
+        uvicorn.Config(receiver, host="127.0.0.1", port=receiver.port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no start event
+        await asyncio.sleep(0.02)
+    return receiver, server, task
