@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
+from sqlalchemy import text
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
@@ -35,7 +36,9 @@ from domain.model import Appointment, Contact, Name, WorkflowPolicy
 from domain.notifications import NotificationPolicy, NotificationType, Template
 from storage.database import create_engine
 from storage.migrations import upgrade
-from tests.support.factories import new_appointment, principal
+from storage.webhooks import WebhookStore
+from tests.support.factories import APPLICATION, new_appointment, principal
+from tests.support.receiver import start_receiver
 from tests.support.stack import temporal_cli
 from worker import build_worker
 from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
@@ -189,6 +192,18 @@ async def _continued(client: Client, task_queue: str) -> WorkflowHandle:
     return client.get_workflow_handle(started.id, run_id=first_run)
 
 
+async def _webhooks(client: Client, task_queue: str) -> WorkflowHandle:
+    """Changes fanned out to two subscriptions, one of them answering 500 once."""
+    agent = principal(Role.AGENT)
+    handle = await _start(client, task_queue, new_appointment(agent), WorkflowPolicy())
+    await handle.execute_update(
+        AppointmentWorkflow.update_details, UpdateDetails(actor=agent, title="Renamed")
+    )
+    await handle.execute_update(AppointmentWorkflow.delete, ActorCommand(actor=agent))
+    await handle.result()
+    return handle
+
+
 SCENARIOS = {
     "lifecycle": _lifecycle,
     "deleted": _deleted,
@@ -196,6 +211,7 @@ SCENARIOS = {
     "participants": _participants,
     "notified": _notified,
     "continued": _continued,
+    "webhooks": _webhooks,
 }
 
 
@@ -205,6 +221,10 @@ _SERVER_ARGS = {"continued": ["--dynamic-config-value", "limit.historyCount.sugg
 
 async def _record(name: str, url: str, mail_port: int) -> None:
     engine = create_engine(url)
+    receiver, server, serving = await start_receiver()
+    receiver.statuses["/flaky"] = [500, 200]
+    for path in ("/all", "/flaky"):
+        await WebhookStore(engine).create(APPLICATION, receiver.url(path), ("*",), "s" * 32, {})
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         data_converter=data_converter,
@@ -212,7 +232,7 @@ async def _record(name: str, url: str, mail_port: int) -> None:
         dev_server_extra_args=_SERVER_ARGS.get(name, []),
     )
     task_queue = f"record-{uuid.uuid4()}"
-    settings = Settings.from_env({"SMTP_PORT": str(mail_port)})
+    settings = Settings.from_env({"SMTP_PORT": str(mail_port), "WEBHOOKS_ALLOW_LOOPBACK": "true"})
     try:
         async with build_worker(env.client, settings, engine, task_queue=task_queue):
             handle = await SCENARIOS[name](env.client, task_queue)
@@ -222,7 +242,11 @@ async def _record(name: str, url: str, mail_port: int) -> None:
         print(f"recorded {path} ({len(history.events)} events)")
     finally:
         await env.shutdown()
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM webhooks"))
         await engine.dispose()
+        server.should_exit = True
+        await serving
 
 
 async def record() -> None:

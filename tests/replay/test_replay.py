@@ -21,7 +21,15 @@ HISTORIES = {
 
 
 def test_there_are_histories_to_replay() -> None:
-    assert set(HISTORIES) >= {"lifecycle", "deleted", "expired", "participants", "notified", "continued"}
+    assert set(HISTORIES) >= {
+        "lifecycle",
+        "deleted",
+        "expired",
+        "participants",
+        "notified",
+        "continued",
+        "webhooks",
+    }
 
 
 @pytest.mark.parametrize("name", list(HISTORIES))
