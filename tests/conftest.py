@@ -16,8 +16,7 @@ from devstack.postgres import EmbeddedPostgres
 from devstack.smtp_sink import SmtpSink
 from storage.database import create_engine
 from storage.migrations import upgrade
-from tests.support.stack import temporal_cli
-from workflows.converter import data_converter
+from tests.support.stack import service_data_converter, temporal_cli
 from workflows.search import ALL_KEYS
 
 
@@ -53,7 +52,7 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     """A real Temporal dev server (the one `make run` uses), with our search attributes."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
-        data_converter=data_converter,
+        data_converter=service_data_converter(),
         search_attributes=ALL_KEYS,
         dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
     )

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
@@ -13,13 +14,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client
 
 from api.auth.middleware import JWTAuthenticationMiddleware
 from api.auth.tokens import TokenVerifier
 from api.controllers.applications import ApplicationSettingsController
 from api.controllers.appointments import AppointmentController
 from api.controllers.calendar import CalendarController
+from api.controllers.codec import CodecController
 from api.controllers.customer_scheduling import CustomerSchedulingController
 from api.controllers.health import health
 from api.controllers.notifications import NotificationController
@@ -27,6 +28,7 @@ from api.controllers.participants import ParticipantController
 from api.controllers.queries import AppointmentQueryController
 from api.controllers.webhooks import WebhookController
 from api.errors import exception_handlers
+from api.metrics import HttpMetrics
 from api.workflow_gateway import AppointmentWorkflows
 from config import Settings, load_settings
 from domain.model import WorkflowPolicy
@@ -38,7 +40,8 @@ from storage.database import create_engine
 from storage.otps import OtpStore
 from storage.queries import AppointmentQueries
 from storage.webhooks import WebhookStore
-from workflows.converter import data_converter
+from temporal_access.client import codec_for
+from temporal_access.client import connect as connect_temporal
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -57,12 +60,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def connections(app: Litestar) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
         # Lazy: the API comes up (and /health says why it is not ready) even while Temporal is down.
-        temporal = await Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            data_converter=data_converter,
-            lazy=True,
-        )
+        temporal = await connect_temporal(settings, lazy=True)
         store = AppointmentStore(engine)
         app.state.engine = engine
         app.state.temporal = temporal
@@ -85,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[
+            CodecController,
             AppointmentController,
             AppointmentQueryController,
             ParticipantController,
@@ -104,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "hasher": CodeHasher(settings.jwt_secret),
                 "mailer": SmtpSender.from_settings(settings),
                 "config": settings,
+                "codec": codec_for(settings),
             }
         ),
         dependencies={
@@ -118,10 +118,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "applications": _from_state("applications"),
             "webhooks": _from_state("webhooks"),
             "config": _from_state("config"),
+            "codec": _from_state("codec"),
         },
         middleware=[DefineMiddleware(JWTAuthenticationMiddleware, exclude="^/schema")],
+        # GET /metrics and per-request metrics and logs (src/api/metrics.py).
+        plugins=[HttpMetrics()],
+        # Logging is configured by the process (config/logs.py), not by Litestar.
+        logging_config=None,
         exception_handlers=exception_handlers,
         request_max_body_size=MAX_BODY_BYTES,
+        # Temporal UI calls the codec endpoint from the operator's browser.
+        cors_config=CORSConfig(
+            allow_origins=list(settings.codec_cors_origins),
+            allow_methods=["POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+            allow_credentials=True,
+        ),
         openapi_config=OpenAPIConfig(
             title="Appointments API",
             version="1.0.0",

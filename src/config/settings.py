@@ -15,6 +15,9 @@ from pathlib import Path
 # A fixed secret makes development tokens survive restarts; `make run` prints it so that
 # nobody mistakes it for a production secret.
 DEV_JWT_SECRET = "dev-secret-change-me-0123456789abcdef"
+# Likewise the development payload key (AES-256): histories of a dev stack stay readable across
+# restarts. Production sets PAYLOAD_KEYS and PAYLOAD_ACTIVE_KEY.
+DEV_PAYLOAD_KEYS = "dev:ZGV2LXBheWxvYWQta2V5LWNoYW5nZS1tZS0wMTIzNDU="
 
 
 class SettingsError(ValueError):
@@ -53,6 +56,26 @@ def _optional(env: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    raw = env.get("LOG_LEVEL") or "INFO"
+    level = raw.strip().upper()
+    level = "WARNING" if level == "WARN" else level
+    if level not in _LOG_LEVELS:
+        raise SettingsError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {raw!r}")
+    return level
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    raw = env.get("LOG_FORMAT") or "json"
+    value = raw.strip().lower()
+    if value not in ("json", "text"):
+        raise SettingsError(f"LOG_FORMAT must be json or text, got {raw!r}")
+    return value
+
+
 def to_sqlalchemy_url(url: str) -> str:
     """Accept the usual `postgresql://` form and pin the asyncpg driver."""
     for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
@@ -87,15 +110,32 @@ class Settings:
     # How long after its scheduled end an appointment's room stays open before the
     # workflow closes the interaction.
     end_grace: timedelta
+    # Encryption of Temporal payloads: `kid:base64key,...` and the id of the key that encrypts.
+    payload_keys: str
+    payload_active_key: str
+    # Temporal Cloud or any TLS-protected frontend: mTLS files and/or an API key.
+    temporal_tls: bool
+    temporal_tls_cert: str | None
+    temporal_tls_key: str | None
+    temporal_tls_ca: str | None
+    temporal_api_key: str | None
+    # Origins allowed to call the codec endpoint from a browser (Temporal UI).
+    codec_cors_origins: tuple[str, ...]
     # Webhook URLs resolving to private, link-local or loopback addresses are refused unless
     # these allow them (SSRF); `make run` allows loopback so a local receiver works.
     webhooks_allow_private: bool
     webhooks_allow_loopback: bool
+    # Observability: log level and format (`json`: one object per line, or `text`), and the port
+    # of the worker's Prometheus endpoint (Temporal SDK metrics; None: disabled).
+    log_level: str
+    log_format: str
+    worker_metrics_port: int | None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         http_port = _int(env, "HTTP_PORT", 8000)
+        temporal_ui = _int(env, "TEMPORAL_UI_PORT", 8233)
         return cls(
             http_port=http_port,
             data_dir=Path(env.get("DATA_DIR") or ".data").resolve(),
@@ -117,8 +157,28 @@ class Settings:
             room_base_url=(env.get("ROOM_BASE_URL") or f"http://localhost:{http_port}/rooms").rstrip("/"),
             public_base_url=(env.get("PUBLIC_BASE_URL") or f"http://localhost:{http_port}").rstrip("/"),
             end_grace=timedelta(minutes=_int(env, "END_GRACE_MINUTES", 60)),
+            payload_keys=env.get("PAYLOAD_KEYS") or DEV_PAYLOAD_KEYS,
+            payload_active_key=env.get("PAYLOAD_ACTIVE_KEY")
+            or (env.get("PAYLOAD_KEYS") or DEV_PAYLOAD_KEYS).split(",")[0].split(":")[0].strip(),
+            temporal_tls=_flag(env, "TEMPORAL_TLS")
+            or bool(_optional(env, "TEMPORAL_TLS_CERT") or _optional(env, "TEMPORAL_API_KEY")),
+            temporal_tls_cert=_optional(env, "TEMPORAL_TLS_CERT"),
+            temporal_tls_key=_optional(env, "TEMPORAL_TLS_KEY"),
+            temporal_tls_ca=_optional(env, "TEMPORAL_TLS_CA"),
+            temporal_api_key=_optional(env, "TEMPORAL_API_KEY"),
+            codec_cors_origins=tuple(
+                o.strip()
+                for o in (
+                    env.get("CODEC_CORS_ORIGINS")
+                    or f"http://localhost:{temporal_ui},http://127.0.0.1:{temporal_ui}"
+                ).split(",")
+                if o.strip()
+            ),
             webhooks_allow_private=_flag(env, "WEBHOOKS_ALLOW_PRIVATE_NETWORKS"),
             webhooks_allow_loopback=_flag(env, "WEBHOOKS_ALLOW_LOOPBACK"),
+            log_level=_log_level(env),
+            log_format=_log_format(env),
+            worker_metrics_port=_int(env, "WORKER_METRICS_PORT", 9464) or None,
         )
 
     @property

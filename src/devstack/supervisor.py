@@ -211,6 +211,7 @@ class DevStack:
             ui_port=settings.temporal_ui_port,
             namespaces=("default", settings.temporal_namespace),
             log_file=settings.data_dir / "temporal.log",
+            codec_endpoint=f"http://localhost:{settings.http_port}/codec",
         )
         temporal.start()
         self.temporal_ui_url = temporal.ui_url

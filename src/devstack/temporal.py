@@ -66,6 +66,7 @@ class TemporalDevServer:
         log_file: Path | None = None,
         headless: bool = False,
         ip: str = LOCALHOST,
+        codec_endpoint: str | None = None,
     ) -> None:
         self.db_file = None if db_file is None else Path(db_file).resolve()
         self.ip = ip
@@ -75,6 +76,8 @@ class TemporalDevServer:
         self.search_attributes = dict(search_attributes)
         self.log_file = log_file
         self.headless = headless
+        # Where the Web UI asks to decrypt payloads (the API's /codec, for ROLE_ADMIN tokens).
+        self.codec_endpoint = codec_endpoint
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -107,6 +110,8 @@ class TemporalDevServer:
             args.append("--headless")
         else:
             args += ["--ui-port", str(self.ui_port), "--ui-disable-news-fetch"]
+            if self.codec_endpoint:
+                args += ["--ui-codec-endpoint", self.codec_endpoint]
         if self.db_file is not None:
             args += ["--db-filename", str(self.db_file)]
         for namespace in self.namespaces:

@@ -39,10 +39,9 @@ from storage.migrations import upgrade
 from storage.webhooks import WebhookStore
 from tests.support.factories import APPLICATION, new_appointment, principal
 from tests.support.receiver import start_receiver
-from tests.support.stack import temporal_cli
+from tests.support.stack import service_data_converter, temporal_cli
 from worker import build_worker
 from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
-from workflows.converter import data_converter
 from workflows.search import ALL_KEYS, search_attributes
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -227,7 +226,7 @@ async def _record(name: str, url: str, mail_port: int) -> None:
         await WebhookStore(engine).create(APPLICATION, receiver.url(path), ("*",), "s" * 32, {})
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
-        data_converter=data_converter,
+        data_converter=service_data_converter(),
         search_attributes=ALL_KEYS,
         dev_server_extra_args=_SERVER_ARGS.get(name, []),
     )

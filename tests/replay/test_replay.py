@@ -12,8 +12,8 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from tests.support.stack import service_data_converter
 from workflows.appointment import AppointmentWorkflow
-from workflows.converter import data_converter
 
 HISTORIES = {
     path.stem: path.read_text() for path in sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -35,7 +35,7 @@ def test_there_are_histories_to_replay() -> None:
 @pytest.mark.parametrize("name", list(HISTORIES))
 async def test_history_replays_without_nondeterminism(name: str) -> None:
     history = WorkflowHistory.from_json(f"replay-{name}", json.loads(HISTORIES[name]))
-    result = await Replayer(workflows=[AppointmentWorkflow], data_converter=data_converter).replay_workflow(
-        history, raise_on_replay_failure=True
-    )
+    result = await Replayer(
+        workflows=[AppointmentWorkflow], data_converter=service_data_converter()
+    ).replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

@@ -13,7 +13,10 @@ from pathlib import Path
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 
+from config import Settings
+from temporal_access.client import data_converter_for
 from workflows.search import ALL_KEYS
 
 BIN = Path(sys.executable).parent
@@ -43,3 +46,8 @@ async def register_search_attributes(client: Client) -> None:
             },
         )
     )
+
+
+def service_data_converter() -> DataConverter:
+    """What the service uses with its default (development) settings: msgspec, encrypted."""
+    return data_converter_for(Settings.from_env({}))

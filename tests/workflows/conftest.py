@@ -15,15 +15,14 @@ from temporalio.worker import Worker
 
 from config import Settings
 from devstack.smtp_sink import SmtpSink
-from tests.support.stack import register_search_attributes, temporal_test_server
+from tests.support.stack import register_search_attributes, service_data_converter, temporal_test_server
 from worker import build_worker
-from workflows.converter import data_converter
 
 
 @pytest.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=temporal_test_server(), data_converter=data_converter
+        test_server_existing_path=temporal_test_server(), data_converter=service_data_converter()
     )
     await register_search_attributes(env.client)
     yield env

@@ -20,10 +20,9 @@ from domain.lifecycle import UpdateDetails
 from domain.model import WorkflowPolicy
 from storage.appointments import AppointmentStore
 from tests.support.factories import new_appointment, principal
-from tests.support.stack import temporal_cli
+from tests.support.stack import service_data_converter, temporal_cli
 from worker import build_worker
 from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
-from workflows.converter import data_converter
 from workflows.search import ALL_KEYS
 
 
@@ -31,7 +30,7 @@ from workflows.search import ALL_KEYS
 async def eager_server() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
-        data_converter=data_converter,
+        data_converter=service_data_converter(),
         search_attributes=ALL_KEYS,
         dev_server_extra_args=["--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=40"],
     )
