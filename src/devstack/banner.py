@@ -66,6 +66,7 @@ class StackInfo:
     mail: str
     jwt_secret: str
     namespace: str
+    worker_metrics_url: str | None = None
 
 
 def render(info: StackInfo, tokens: list[DemoToken], now: datetime | None = None) -> str:
@@ -83,6 +84,7 @@ def render(info: StackInfo, tokens: list[DemoToken], now: datetime | None = None
         f"  API           {info.api_url}/api/appointments/   (health: {info.api_url}/health)",
         f"  OpenAPI docs  {info.api_url}/schema   (document: {info.api_url}/schema/openapi.json)",
         temporal,
+        f"  Metrics       {info.api_url}/metrics   (worker: {info.worker_metrics_url or 'off'})",
         f"  Mail          {info.mail}",
         f"  JWT secret    {info.jwt_secret}   (development secret: HS256, never use it in production)",
         "",

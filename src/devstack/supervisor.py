@@ -127,6 +127,11 @@ class DevStack:
             ),
             jwt_secret=self.settings.jwt_secret,
             namespace=self.settings.temporal_namespace,
+            worker_metrics_url=(
+                f"http://{LOCALHOST}:{self.settings.worker_metrics_port}/metrics"
+                if self.settings.worker_metrics_port
+                else None
+            ),
         )
 
     def watch(self) -> int:
@@ -164,6 +169,8 @@ class DevStack:
     def _check_ports(self) -> None:
         settings = self.settings
         wanted = {"HTTP_PORT": settings.http_port}
+        if settings.worker_metrics_port:
+            wanted["WORKER_METRICS_PORT"] = settings.worker_metrics_port
         if settings.temporal_address_override is None:
             wanted |= {"TEMPORAL_PORT": settings.temporal_port, "TEMPORAL_UI_PORT": settings.temporal_ui_port}
         if settings.smtp_host_override is None:
@@ -242,6 +249,9 @@ class DevStack:
         )
         # A webhook receiver on this machine is the usual development setup.
         env.setdefault("WEBHOOKS_ALLOW_LOOPBACK", "true")
+        # Readable lines in the terminal; `LOG_FORMAT=json make run` shows what production logs.
+        env.setdefault("LOG_FORMAT", "text")
+        env["WORKER_METRICS_PORT"] = str(settings.worker_metrics_port or 0)
         # Works without `pip install -e .` too (e.g. a venv made by hand).
         paths = [str(PROJECT_ROOT / "src"), str(PROJECT_ROOT), env.get("PYTHONPATH", "")]
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)

@@ -22,19 +22,22 @@ from activities.projection import ProjectionActivities
 from activities.rooms import RoomActivities
 from activities.webhooks import WebhookActivities
 from config import Settings, load_settings
+from config.logs import configure_logging
 from mail.sender import SmtpSender
 from storage.appointments import AppointmentStore
 from storage.database import create_engine
 from storage.notification_log import NotificationLog
 from storage.webhooks import WebhookStore
 from temporal_access.client import connect
+from temporal_access.runtime import worker_runtime
 from workflows.appointment import AppointmentWorkflow
 
 log = logging.getLogger("worker")
 
 
 async def connect_temporal(settings: Settings) -> Client:
-    return await connect(settings)
+    # The worker's own SDK runtime: Temporal's metrics on WORKER_METRICS_PORT, core logs as ours.
+    return await connect(settings, runtime=worker_runtime(settings))
 
 
 def build_worker(
@@ -80,11 +83,14 @@ async def main() -> None:
             loop.add_signal_handler(sig, stop.set)
         async with worker:
             log.info("worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
+            if settings.worker_metrics_port:
+                log.info("worker metrics on http://0.0.0.0:%s/metrics", settings.worker_metrics_port)
             await stop.wait()
         log.info("worker stopped")
 
 
 def run() -> None:
     """Configure logging and run the worker until SIGINT or SIGTERM."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    configure_logging(settings.log_level, json=settings.log_format == "json")
     asyncio.run(main())

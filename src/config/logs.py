@@ -1,0 +1,163 @@
+"""Logging of the API and the worker: one JSON object per line (LOG_FORMAT=json) or plain text.
+
+Every JSON line holds `timestamp` (ISO 8601, UTC), `level`, `logger` and `message`, then the
+record's extra fields. The Temporal SDK's workflow and activity loggers attach their context as a
+`temporal_workflow` / `temporal_activity` dict; those are flattened into top-level fields
+(`workflow_id`, `run_id`, `activity_type`, ...), and `appointment_id` is derived from a workflow id
+of the form `appointment-<id>`. Lines logged by any other logger while an activity runs (the mail
+sender, SQLAlchemy, ...) get the same fields from the activity's context.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import logging
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from temporalio import activity, workflow
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+FORMATS = ("json", "text")
+WORKFLOW_ID_PREFIX = "appointment-"
+
+# Attributes every LogRecord has: whatever else a record carries came in through `extra`.
+_RECORD_ATTRIBUTES = frozenset(
+    logging.LogRecord("", logging.INFO, "", 0, "", (), None).__dict__.keys()
+    | {"message", "asctime", "taskName"}
+)
+# Extras that only repeat the message in another form (uvicorn's coloured copy) or are objects
+# that have a readable flattened form below.
+_DROPPED_EXTRAS = frozenset({"color_message", "workflow_info", "activity_info", "temporal_log"})
+_TEMPORAL_CONTEXTS = ("temporal_workflow", "temporal_activity")
+
+
+def _utc_timestamp(record: logging.LogRecord) -> str:
+    """`2025-01-01T09:00:00.123Z`."""
+    moment = datetime.fromtimestamp(record.created, UTC)
+    return moment.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
+
+
+def appointment_id_of(workflow_id: object) -> str | None:
+    """`appointment-<id>` -> `<id>`; None for any other workflow id."""
+    if isinstance(workflow_id, str) and workflow_id.startswith(WORKFLOW_ID_PREFIX):
+        return workflow_id[len(WORKFLOW_ID_PREFIX) :] or None
+    return None
+
+
+def _activity_context() -> Mapping[str, Any] | None:
+    """The running activity's ids, for records logged from its code by other loggers."""
+    if not activity.in_activity():
+        return None
+    info = activity.info()
+    return {
+        "activity_id": info.activity_id,
+        "activity_type": info.activity_type,
+        "attempt": info.attempt,
+        "workflow_id": info.workflow_id,
+        "workflow_run_id": info.workflow_run_id,
+        "workflow_type": info.workflow_type,
+    }
+
+
+def record_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The record's extra fields, Temporal contexts flattened, `appointment_id` added."""
+    fields: dict[str, Any] = {}
+    for name in _TEMPORAL_CONTEXTS:
+        context = record.__dict__.get(name)
+        if isinstance(context, Mapping):
+            fields.update(context)
+    if "workflow_id" not in fields and (context := _activity_context()) is not None:
+        fields.update(context)
+    if (core := record.__dict__.get("temporal_log")) is not None:
+        fields["core_target"] = getattr(core, "target", None)
+    for name, value in record.__dict__.items():
+        if name in _RECORD_ATTRIBUTES or name in _DROPPED_EXTRAS or name in _TEMPORAL_CONTEXTS:
+            continue
+        fields[name] = value
+    if "appointment_id" not in fields and (appointment_id := appointment_id_of(fields.get("workflow_id"))):
+        fields["appointment_id"] = appointment_id
+    return fields
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "timestamp": _utc_timestamp(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name, value in record_fields(record).items():
+            entry.setdefault(name, value)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return jsonlib.dumps(entry, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """`2025-01-01T09:00:00.000Z INFO logger: message [appointment_id=... activity_type=...]`.
+
+    The bracket names the appointment (or, for other workflows, the workflow id) and the activity
+    or update the line comes from.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return _utc_timestamp(record)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        fields = record_fields(record)
+        keys = ("appointment_id",) if fields.get("appointment_id") else ("workflow_id",)
+        keys += ("activity_type", "update_name")
+        ids = [f"{key}={fields[key]}" for key in keys if fields.get(key)]
+        if isinstance(attempt := fields.get("attempt"), int) and attempt > 1:
+            ids.append(f"attempt={attempt}")
+        if not ids:
+            return text
+        first, newline, rest = text.partition("\n")
+        return f"{first} [{' '.join(ids)}]{newline}{rest}"
+
+
+def parse_level(raw: str | None) -> str:
+    """LOG_LEVEL: a standard level name, any case; WARN is WARNING."""
+    level = (raw or "INFO").strip().upper()
+    level = "WARNING" if level == "WARN" else level
+    if level not in LEVELS:
+        raise ValueError(f"LOG_LEVEL must be one of {', '.join(LEVELS)}, got {raw!r}")
+    return level
+
+
+def configure_logging(level: str = "INFO", *, json: bool, stream: TextIO | None = None) -> None:
+    """Route every logger (uvicorn's, Litestar's, Temporal's) through one root handler.
+
+    Replaces the root logger's handlers, so calling it again switches format or level.
+    """
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if json else TextFormatter())
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+        old.close()
+    root.addHandler(handler)
+    root.setLevel(parse_level(level))
+    # uvicorn's loggers keep their own handlers when it configured them: send them to the root.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    # The workflow/activity context goes into the fields (JSON) or the bracket (text): the SDK's
+    # dict appended to every message would only repeat it.
+    workflow.logger.workflow_info_on_message = False
+    activity.logger.activity_info_on_message = False

@@ -1,0 +1,94 @@
+"""`GET /metrics`: request counts and latencies by route template and status, over real HTTP."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+from litestar.testing import AsyncTestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from api.app import create_app
+from config import Settings
+from domain.access import Role
+from tests.api.conftest import TokenFactory
+from tests.support.stack import free_port
+
+APPOINTMENT_ROUTE = "/api/appointments/{appointment_id}"
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _count(samples: dict, method: str, route: str, status: int) -> float:
+    labels = frozenset({"method": method, "route": route, "status": str(status)}.items())
+    return samples.get(("http_requests_total", labels), 0.0)
+
+
+async def test_requests_are_counted_by_route_template_and_status(
+    http: httpx.AsyncClient, auth: TokenFactory
+) -> None:
+    before = _samples((await http.get("/metrics")).text)
+    agent = auth(Role.AGENT)
+    unknown = [str(uuid.uuid4()) for _ in range(3)]
+    for appointment_id in unknown:
+        assert (await http.get(f"/api/appointments/{appointment_id}", headers=agent)).status_code == 404
+    assert (await http.get(f"/api/appointments/{unknown[0]}")).status_code == 401
+    assert (await http.get(f"/no/such/path/{unknown[0]}")).status_code == 404
+    assert (await http.get("/health")).status_code == 200
+
+    response = await http.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    after = _samples(text)
+
+    assert _count(after, "GET", APPOINTMENT_ROUTE, 404) - _count(before, "GET", APPOINTMENT_ROUTE, 404) == 3
+    # The 401 comes from the authentication middleware, before the handler: still counted.
+    assert _count(after, "GET", APPOINTMENT_ROUTE, 401) - _count(before, "GET", APPOINTMENT_ROUTE, 401) == 1
+    assert _count(after, "GET", "<unmatched>", 404) >= 1
+    assert _count(after, "GET", "/health", 200) >= 1
+    duration = frozenset({"method": "GET", "route": APPOINTMENT_ROUTE}.items())
+    assert after[("http_request_duration_seconds_count", duration)] >= 4
+    assert after[("http_request_duration_seconds_sum", duration)] > 0
+    # Route templates only: no raw path, hence no appointment id, ever becomes a label.
+    assert not UUID.search(text)
+    assert "process_resident_memory_bytes" in text or "python_info" in text
+
+
+async def test_metrics_need_no_token_and_stay_out_of_the_openapi_document(http: httpx.AsyncClient) -> None:
+    assert (await http.get("/metrics")).status_code == 200
+    schema = (await http.get("/schema/openapi.json")).json()
+    assert "/metrics" not in schema["paths"]
+
+
+async def test_openmetrics_when_the_scraper_asks_for_it(http: httpx.AsyncClient) -> None:
+    response = await http.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    assert response.headers["content-type"].startswith("application/openmetrics-text")
+    assert response.text.rstrip().endswith("# EOF")
+
+
+async def test_each_app_counts_into_its_own_registry() -> None:
+    # Several apps in one process (as in these tests): no duplicate-timeseries error, no sharing.
+    closed = free_port()
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{closed}/nothing",
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{closed}",
+        }
+    )
+    async with (
+        AsyncTestClient(app=create_app(settings)) as first,
+        AsyncTestClient(app=create_app(settings)) as second,
+    ):
+        await first.get("/only/in/first")
+        first_text, second_text = (await first.get("/metrics")).text, (await second.get("/metrics")).text
+    assert _count(_samples(first_text), "GET", "<unmatched>", 404) == 1
+    assert _count(_samples(second_text), "GET", "<unmatched>", 404) == 0
