@@ -1,0 +1,1 @@
+"""`appointments`: one command line for running and operating the service (see README)."""
