@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import replay, services, tokens
+from cli import replay, reproject, services, tokens
 from config.settings import SettingsError
 from temporal_access.codec import CodecKeyError
 
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     services.register(commands)
     tokens.register(commands)
     replay.register(commands)
+    reproject.register(commands)
     return parser
 
 

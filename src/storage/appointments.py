@@ -24,7 +24,7 @@ _UPSERT = text(
         duration_seconds = EXCLUDED.duration_seconds, timezone = EXCLUDED.timezone,
         title = EXCLUDED.title, version = EXCLUDED.version, doc = EXCLUDED.doc,
         projected_at = EXCLUDED.projected_at
-    WHERE a.version < EXCLUDED.version
+    WHERE a.version < EXCLUDED.version OR :force
     RETURNING a.id
     """
 )
@@ -47,10 +47,12 @@ class AppointmentStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def project(self, appointment: Appointment) -> bool:
+    async def project(self, appointment: Appointment, *, force: bool = False) -> bool:
         """Write this version unless a newer one is already there; True when written.
 
         Retried or reordered projections are therefore harmless: the row only moves forward.
+        `force` is the operator's repair (`appointments reproject --force`): the workflow's
+        state replaces the row whatever version the row claims.
         """
         appointment_id = uuid.UUID(appointment.id)
         async with self._engine.begin() as conn:
@@ -69,6 +71,7 @@ class AppointmentStore:
                     "title": appointment.title,
                     "version": appointment.version,
                     "doc": msgspec.json.encode(appointment).decode(),
+                    "force": force,
                 },
             )
             if written.first() is None:
