@@ -16,7 +16,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ServiceUnavailable
@@ -67,15 +67,24 @@ class AppointmentWorkflows:
             AppointmentInput(appointment=appointment, policy=self._policy, notifications=notifications),
             id=workflow_id(appointment.id),
             task_queue=self._task_queue,
+            # A repeated request (same Idempotency-Key, so same id) joins the running workflow;
+            # an id whose workflow has closed is never started again.
             id_conflict_policy=common.WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=common.WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=search_attributes(appointment),
         )
-        return await self._call(
-            appointment.id,
-            self._client.execute_update_with_start_workflow(
-                AppointmentWorkflow.schedule, start_workflow_operation=start
-            ),
-        )
+        try:
+            return await self._call(
+                appointment.id,
+                self._client.execute_update_with_start_workflow(
+                    AppointmentWorkflow.schedule, start_workflow_operation=start
+                ),
+            )
+        except WorkflowAlreadyStartedError:
+            raise conflict(
+                "this Idempotency-Key already made an appointment that has since ended or been deleted",
+                "Idempotency-Key",
+            ) from None
 
     async def update_details(self, appointment_id: str, command: UpdateDetails) -> Appointment:
         return await self._update(appointment_id, AppointmentWorkflow.update_details, command)

@@ -17,6 +17,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from api import query_params
 from api.auth.guards import requires
+from api.idempotency import IdempotencyKey, key_id
 from api.schemas import (
     AppointmentsPage,
     RescheduleAppointmentRequest,
@@ -101,11 +102,15 @@ class AppointmentController(Controller):
         data: JSONBody[ScheduleAppointmentRequest],
         request: Request[Principal, str, object],
         workflows: NamedDependency[AppointmentWorkflows],
+        idempotency_key: IdempotencyKey = None,
     ) -> AppointmentView:
         principal = request.user
         appointment = lifecycle.create(
             data.to_domain(principal),
-            appointment_id=str(uuid.uuid4()),
+            appointment_id=key_id(
+                idempotency_key, f"appointment\0{principal.application_id}\0{principal.sub}"
+            )
+            or str(uuid.uuid4()),
             organizer=Participant(id=principal.sub, type=ParticipantType.AGENT),
             customer_id=str(uuid.uuid4()),
             now=datetime.now(UTC),
