@@ -171,6 +171,8 @@ def add_agent(appointment: Appointment, command: AgentCommand, now: datetime) ->
 
 def add_customer(appointment: Appointment, command: AddCustomer, now: datetime) -> Appointment:
     require_open(appointment, command.actor)
+    if appointment.participant(command.participant_id) is not None:
+        return appointment  # the same request again (Idempotency-Key): already there
     details = command.customer
     customer = Participant(
         id=command.participant_id,

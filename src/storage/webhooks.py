@@ -112,13 +112,16 @@ class WebhookStore:
         headers: dict[str, str],
         *,
         max_per_application: int | None = None,
+        webhook_id: str | None = None,
     ) -> Webhook:
-        """Store a new, enabled subscription; its id is a fresh UUID.
+        """Store a new, enabled subscription; its id is `webhook_id` or a fresh UUID.
 
-        Raises TooManyWebhooks when the application already has `max_per_application`.
+        With `webhook_id` (from an Idempotency-Key) an existing subscription of that id is
+        returned as it is. Raises TooManyWebhooks when the application already has
+        `max_per_application`.
         """
         params = {
-            "id": uuid.uuid4(),
+            "id": uuid.UUID(webhook_id) if webhook_id else uuid.uuid4(),
             "app": application_id,
             "url": url,
             "events": builtins.list(events),
@@ -126,8 +129,10 @@ class WebhookStore:
             "headers": msgspec.json.encode(headers).decode(),
         }
         async with self._engine.begin() as conn:
+            await conn.execute(_LOCK_APPLICATION, {"app": application_id})
+            if webhook_id and (existing := (await conn.execute(_GET, params)).first()):
+                return _webhook(existing)
             if max_per_application is not None:
-                await conn.execute(_LOCK_APPLICATION, {"app": application_id})
                 count = (await conn.execute(_COUNT, {"app": application_id})).scalar_one()
                 if count >= max_per_application:
                     raise TooManyWebhooks(max_per_application)

@@ -98,3 +98,33 @@ async def test_malformed_keys_are_400(http: httpx.AsyncClient, auth: TokenFactor
             "/api/appointments", json=schedule_body(), headers={**auth(Role.AGENT), "Idempotency-Key": bad}
         )
         assert response.status_code == 400 and response.json()["field"] == "Idempotency-Key", response.text
+
+
+async def test_other_creating_posts_honour_the_key(
+    http: httpx.AsyncClient, auth: TokenFactory, application_id: str
+) -> None:
+    agent = auth(Role.AGENT)
+    created = (await http.post("/api/appointments", json=schedule_body(), headers=agent)).json()
+    key = {"Idempotency-Key": f"customer-{uuid.uuid4()}"}
+    body = {"id": created["id"], "customer": {"name": {"firstName": "Second"}}}
+    added = await asyncio.gather(
+        *(
+            http.post("/api/appointments/participants/customers", json=body, headers={**agent, **key})
+            for _ in range(10)
+        )
+    )
+    assert {r.status_code for r in added} == {200}
+    final = (await http.get(f"/api/appointments/{created['id']}", headers=agent)).json()
+    assert len(final["participantIds"]) == len(created["participantIds"]) + 1
+
+    admin = {**auth(Role.ADMIN), "Idempotency-Key": f"hook-{uuid.uuid4()}"}
+    hook = {"url": "http://127.0.0.1:9/hook", "events": ["*"], "secret": "0123456789abcdef0123"}
+    made = await asyncio.gather(
+        *(
+            http.post(f"/api/applications/{application_id}/webhooks", json=hook, headers=admin)
+            for _ in range(10)
+        )
+    )
+    assert {r.status_code for r in made} == {201} and len({r.json()["id"] for r in made}) == 1
+    listed = await http.get(f"/api/applications/{application_id}/webhooks", headers=auth(Role.ADMIN))
+    assert len(listed.json()) == 1

@@ -10,6 +10,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from api.auth.guards import requires
+from api.idempotency import IdempotencyKey, key_id
 from api.schemas import (
     AddParticipantAgentRequest,
     AddParticipantCustomerRequest,
@@ -66,10 +67,12 @@ class ParticipantController(Controller):
         data: JSONBody[AddParticipantCustomerRequest],
         request: PrincipalRequest,
         workflows: NamedDependency[AppointmentWorkflows],
+        idempotency_key: IdempotencyKey = None,
     ) -> AppointmentView:
         appointment_id = values.parse_uuid("id", data.id)
+        participant_id = key_id(idempotency_key, f"participant\0{appointment_id}") or str(uuid.uuid4())
         command = AddCustomer(
-            actor=request.user, participant_id=str(uuid.uuid4()), customer=data.customer.to_domain()
+            actor=request.user, participant_id=participant_id, customer=data.customer.to_domain()
         )
         return present(await workflows.add_customer(appointment_id, command), request.user)
 

@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth.guards import requires
+from api.idempotency import IdempotencyKey, key_id
 from api.schemas import CreateWebhookRequest, WebhookView
 from config import Settings
 from domain import webhook_rules
@@ -80,6 +81,7 @@ class WebhookController(Controller):
         request: PrincipalRequest,
         webhooks: NamedDependency[WebhookStore],
         config: NamedDependency[Settings],
+        idempotency_key: IdempotencyKey = None,
     ) -> WebhookView:
         application_id = _own_application(request.user, application_id)
         events = webhook_rules.check_events(data.events)
@@ -98,6 +100,7 @@ class WebhookController(Controller):
                 secret,
                 headers,
                 max_per_application=MAX_WEBHOOKS_PER_APPLICATION,
+                webhook_id=key_id(idempotency_key, f"webhook\0{application_id}"),
             )
         except TooManyWebhooks as exc:
             raise conflict(str(exc)) from None
