@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 from temporalio import activity
 
 from domain.activity_names import SEND_NOTIFICATION
@@ -20,6 +24,10 @@ class NotificationActivities:
 
     @activity.defn(name=SEND_NOTIFICATION)
     async def send(self, notification: Notification) -> DeliveryResult:
+        async with _heartbeating():
+            return await self._send(notification)
+
+    async def _send(self, notification: Notification) -> DeliveryResult:
         appointment = notification.appointment
         recipients = [
             p
@@ -68,3 +76,26 @@ class NotificationActivities:
         return DeliveryResult(
             key=notification.key, recipients=len(recipients), outcome=outcome, error="; ".join(errors) or None
         )
+
+
+@contextlib.asynccontextmanager
+async def _heartbeating() -> AsyncIterator[None]:
+    """Heartbeat while the block runs, so that Temporal notices a dead worker within the
+    heartbeat timeout the workflow set (none set, or called outside an activity: no heartbeats)."""
+    timeout = activity.info().heartbeat_timeout if activity.in_activity() else None
+    if not timeout:
+        yield
+        return
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(timeout.total_seconds() / 4)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

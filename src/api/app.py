@@ -29,6 +29,8 @@ from api.controllers.queries import AppointmentQueryController
 from api.controllers.webhooks import WebhookController
 from api.errors import exception_handlers
 from api.metrics import HttpMetrics
+from api.openapi_responses import documented
+from api.request_guards import JsonRequest, ParameterGuard
 from api.workflow_gateway import AppointmentWorkflows
 from config import Settings, load_settings
 from domain.model import WorkflowPolicy
@@ -82,16 +84,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.dispose()
 
     return Litestar(
+        # Each controller with the error statuses its handlers answer (besides 400, 413 and 415).
         route_handlers=[
-            CodecController,
-            AppointmentController,
-            AppointmentQueryController,
-            ParticipantController,
-            CustomerSchedulingController,
-            ApplicationSettingsController,
-            NotificationController,
-            CalendarController,
-            WebhookController,
+            documented(CodecController, 401, 403),
+            documented(AppointmentController, 401, 403, 404, 409, 503),
+            documented(AppointmentQueryController, 401, 403, 503),
+            documented(ParticipantController, 401, 403, 404, 409, 503),
+            documented(CustomerSchedulingController, 401, 403, 409, 429, 503),
+            documented(ApplicationSettingsController, 401, 403, 404, 503),
+            documented(NotificationController, 401, 403, 404, 503),
+            documented(CalendarController, 404, 503),
+            documented(WebhookController, 401, 403, 404, 409, 503),
             health,
         ],
         lifespan=[connections],
@@ -120,7 +123,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "config": _from_state("config"),
             "codec": _from_state("codec"),
         },
-        middleware=[DefineMiddleware(JWTAuthenticationMiddleware, exclude="^/schema")],
+        middleware=[DefineMiddleware(JWTAuthenticationMiddleware, exclude="^/schema"), ParameterGuard],
+        # JSON bodies are checked (media type, UTF-8, duplicate keys, depth) before they are decoded.
+        request_class=JsonRequest,
         # GET /metrics and per-request metrics and logs (src/api/metrics.py).
         plugins=[HttpMetrics()],
         # Logging is configured by the process (config/logs.py), not by Litestar.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from domain import values
 from domain.access import Principal
 from domain.durations import unquote
-from domain.errors import forbidden, invalid
+from domain.errors import forbidden, invalid, shown
 from storage.queries import Page, SortField
 
 DEFAULT_PAGE_SIZE = 25
@@ -17,6 +18,7 @@ MAX_PAGE_NUMBER = 100_000
 MAX_TIME_FRAME = timedelta(days=366)
 
 QueryList = list[str] | None
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 def items(raw: QueryList) -> list[str]:
@@ -41,8 +43,9 @@ def _whole_number(field: str, raw: str | None, default: int) -> int:
     text = unquote(raw or "")
     if not text:
         return default
-    if not text.lstrip("-").isdigit() or len(text) > 12:
-        raise invalid(field, f"{field}: {raw!r} is not a whole number")
+    # ASCII digits only: str.isdigit() also accepts superscripts, which int() refuses (a 500).
+    if not _WHOLE_NUMBER.fullmatch(text) or len(text) > 12:
+        raise invalid(field, f"{field}: {shown(raw)} is not a whole number")
     return int(text)
 
 

@@ -7,6 +7,7 @@ own quoted examples, such as `"\\"PT5M\\""`, are accepted).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Annotated, Any
@@ -41,9 +42,54 @@ Text = Annotated[str, msgspec.Meta(max_length=2000)]
 ShortText = Annotated[str, msgspec.Meta(max_length=200)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
+# Control characters in request bodies. Only these fields may span lines (tab, line feed and
+# carriage return allowed); every other string (titles, names, ids, addresses, locales, time
+# zones, URLs, headers, and the keys of every map) is one line, without any control character.
+# NUL would also fail in PostgreSQL after the workflow started; a line break in a title would
+# reach email subjects.
+MULTILINE_FIELDS = frozenset({"notes", "textBody", "htmlBody"})
+# Maps of the client's own data: one-line keys, and string values (at any depth) that may span lines.
+FREE_FORM_MAPS = frozenset({"metadata", "customFields", "properties"})
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINE_BREAKS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _check_text(value: object, path: str, multiline: bool) -> None:
+    """Raise a 400 naming the first string, or map key, under `value` with a forbidden control character."""
+    if isinstance(value, str):
+        if (_CONTROL_BUT_LINE_BREAKS if multiline else _ANY_CONTROL).search(value):
+            raise invalid(path, f"{path}: control characters are not allowed")
+    elif isinstance(value, msgspec.Struct):
+        for field in msgspec.structs.fields(value):
+            name = field.encode_name
+            child = getattr(value, field.name)
+            if name in FREE_FORM_MAPS and isinstance(child, dict):
+                _check_text(child, _join(path, name), multiline=True)
+            else:
+                _check_text(child, _join(path, name), multiline=name in MULTILINE_FIELDS)
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            if isinstance(key, str) and _ANY_CONTROL.search(key):
+                raise invalid(path, f"{path}: the key {key[:40]!r} has control characters")
+            _check_text(child, _join(path, str(key)), multiline)
+    elif isinstance(value, list | tuple):
+        for index, child in enumerate(value):
+            _check_text(child, f"{path}[{index}]", multiline)
+
 
 class Schema(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
     pass
+
+
+class RequestBody(Schema):
+    """A whole request body: checked for control characters once decoded (see `MULTILINE_FIELDS`)."""
+
+    def __post_init__(self) -> None:
+        _check_text(self, "", multiline=False)
 
 
 class NameBody(Schema):
@@ -85,7 +131,7 @@ class InteractionBody(Schema):
     custom_fields: dict[str, str] = {}
 
 
-class ScheduleAppointmentRequest(Schema):
+class ScheduleAppointmentRequest(RequestBody):
     start: Annotated[str, msgspec.Meta(description="UTC start, ISO 8601", examples=["2030-01-31T19:00:00Z"])]
     duration: Annotated[str, msgspec.Meta(description="ISO 8601 duration", examples=["PT30M"])]
     timezone: Annotated[str, msgspec.Meta(description="IANA time zone", examples=["Europe/Berlin"])]
@@ -123,7 +169,7 @@ class ScheduleAppointmentRequest(Schema):
         )
 
 
-class UpdateAppointmentRequest(Schema):
+class UpdateAppointmentRequest(RequestBody):
     """Absent fields stay as they are; empty ones (`""`, `{}`, `null`) are cleared."""
 
     id: Id
@@ -135,7 +181,7 @@ class UpdateAppointmentRequest(Schema):
         return UpdateDetails(actor=principal, title=self.title, notes=self.notes, metadata=self.metadata)
 
 
-class RescheduleAppointmentRequest(Schema):
+class RescheduleAppointmentRequest(RequestBody):
     id: Id
     start: str
     duration: str
@@ -165,14 +211,14 @@ def present(appointment: Appointment, principal: Principal) -> AppointmentView:
 # -- participants ----------------------------------------------------------------------------
 
 
-class AddParticipantAgentRequest(Schema):
+class AddParticipantAgentRequest(RequestBody):
     """Also the body of a reassignment."""
 
     id: Id
     user_id: Id
 
 
-class AddParticipantCustomerRequest(Schema):
+class AddParticipantCustomerRequest(RequestBody):
     id: Id
     customer: CustomerBody
 
@@ -229,7 +275,7 @@ class AppointmentOverlapView(Schema):
 # -- customer self-scheduling ----------------------------------------------------------------
 
 
-class OtpRequest(Schema):
+class OtpRequest(RequestBody):
     application_id: Id
     email: ShortText
 
@@ -314,7 +360,7 @@ class TemplateBody(Schema):
         return template
 
 
-class ApplicationSettingsRequest(Schema):
+class ApplicationSettingsRequest(RequestBody):
     auto_activate: bool = False
     notifications_active: bool = False
     room_base_url: ShortText | None = None
@@ -386,21 +432,21 @@ class ApplicationSettingsView(Schema):
         )
 
 
-class ServiceVerificationRequest(Schema):
+class ServiceVerificationRequest(RequestBody):
     """Starts the email service verification: a code is mailed to `toEmail`."""
 
     to_email: ShortText
     application_id: Id | None = None
 
 
-class ServiceConfirmationRequest(Schema):
+class ServiceConfirmationRequest(RequestBody):
     """ServiceConfirmationRequest of the contract."""
 
     code: Annotated[str, msgspec.Meta(max_length=20, examples=["063780"])]
     application_id: Id | None = None
 
 
-class EmailNotificationRequest(Schema):
+class EmailNotificationRequest(RequestBody):
     """EmailNotificationRequest of the contract: a template rendered with sample data."""
 
     to_email: ShortText
@@ -440,7 +486,7 @@ def _unprefixed(exc: DomainError, prefix: str) -> DomainError:
 # -- webhooks --------------------------------------------------------------------------------
 
 
-class CreateWebhookRequest(Schema):
+class CreateWebhookRequest(RequestBody):
     """A subscription: `events` are event type names or `*`; `secret` signs every delivery."""
 
     url: Annotated[str, msgspec.Meta(examples=["https://crm.example.com/hooks/appointments"])]

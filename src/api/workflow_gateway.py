@@ -6,6 +6,8 @@ a workflow that no longer runs means the appointment was deleted or has ended.
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import msgspec
@@ -36,6 +38,15 @@ from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflo
 from workflows.search import search_attributes
 
 R = TypeVar("R")
+
+# How long the API waits for an Update's outcome (the rpc_timeout of the Update call). An
+# accepted Update whose handler waits for something slow (the projection activity retries until
+# PostgreSQL is back) answers 503 after this; the change is durable in the workflow and reaches
+# the read model later.
+UPDATE_TIMEOUT = timedelta(seconds=10)
+# A deadline around every Update call, for calls made without an rpc_timeout: a little later,
+# so that calls with one end by the SDK's own deadline rather than by cancellation.
+_CALL_DEADLINE = UPDATE_TIMEOUT + timedelta(seconds=1)
 
 
 class AppointmentWorkflows:
@@ -77,7 +88,7 @@ class AppointmentWorkflows:
             return await self._call(
                 appointment.id,
                 self._client.execute_update_with_start_workflow(
-                    AppointmentWorkflow.schedule, start_workflow_operation=start
+                    AppointmentWorkflow.schedule, start_workflow_operation=start, rpc_timeout=UPDATE_TIMEOUT
                 ),
             )
         except WorkflowAlreadyStartedError:
@@ -85,6 +96,12 @@ class AppointmentWorkflows:
                 "this Idempotency-Key already made an appointment that has since ended or been deleted",
                 "Idempotency-Key",
             ) from None
+        finally:
+            # The SDK keeps a failed start's error on the operation; read it so that it is not
+            # reported as "never retrieved". There is no public way to ask whether it is set.
+            outcome = start._workflow_handle
+            if outcome.done() and not outcome.cancelled():
+                outcome.exception()
 
     async def update_details(self, appointment_id: str, command: UpdateDetails) -> Appointment:
         return await self._update(appointment_id, AppointmentWorkflow.update_details, command)
@@ -115,15 +132,21 @@ class AppointmentWorkflows:
 
     async def _update(self, appointment_id: str, update: Any, command: Any) -> Any:
         handle = self._client.get_workflow_handle(workflow_id(appointment_id))
-        return await self._call(appointment_id, handle.execute_update(update, command))
+        return await self._call(
+            appointment_id, handle.execute_update(update, command, rpc_timeout=UPDATE_TIMEOUT)
+        )
 
     async def _call(self, appointment_id: str, call: Any) -> Any:
         try:
-            return await call
+            async with asyncio.timeout(_CALL_DEADLINE.total_seconds()):
+                return await call
         except WorkflowUpdateFailedError as exc:
             raise _refusal(exc.cause) from None
-        except WorkflowUpdateRPCTimeoutOrCancelledError:
-            raise ServiceUnavailable("the appointment did not answer in time; retry the request") from None
+        except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
+            raise ServiceUnavailable(
+                "the appointment did not confirm the change in time; it may still apply: "
+                "read the appointment before retrying"
+            ) from None
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 raise await self._closed(appointment_id) from None

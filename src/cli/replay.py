@@ -171,6 +171,7 @@ async def replay_server(settings: Settings, query: str, limit: int, report: Repo
             f"cannot connect to Temporal at {settings.temporal_address} "
             f"(namespace {settings.temporal_namespace}): {describe(error)}",
             file=sys.stderr,
+            flush=True,
         )
         return 1
     await replay(from_server(client, query, limit, report), report, data_converter_for(settings))

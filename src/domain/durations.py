@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from domain.errors import shown
+
 _DURATION = re.compile(
     r"^P(?!$)(?:(?P<weeks>[0-9]+(?:[.,][0-9]+)?)W)?(?:(?P<days>[0-9]+(?:[.,][0-9]+)?)D)?"
     r"(?:T(?=[0-9])(?:(?P<hours>[0-9]+(?:[.,][0-9]+)?)H)?(?:(?P<minutes>[0-9]+(?:[.,][0-9]+)?)M)?"
@@ -31,19 +33,19 @@ def parse_duration(raw: str) -> timedelta:
     if not match:
         date_section = text.split("T", 1)[0]
         if text.startswith("P") and ("Y" in date_section or "M" in date_section):
-            raise ValueError(f"{raw!r} uses years or months, whose length varies; use days or hours")
-        raise ValueError(f"{raw!r} is not an ISO 8601 duration such as PT30M or P1DT2H")
+            raise ValueError(f"{shown(raw)} uses years or months, whose length varies; use days or hours")
+        raise ValueError(f"{shown(raw)} is not an ISO 8601 duration such as PT30M or P1DT2H")
     parts = {k: float(v.replace(",", ".")) for k, v in match.groupdict().items() if v is not None}
     try:
         return timedelta(**parts)
     except OverflowError:
-        raise ValueError(f"{raw!r} is too long to be a duration") from None
+        raise ValueError(f"{shown(raw)} is too long to be a duration") from None
 
 
 def parse_positive_duration(raw: str) -> timedelta:
     value = parse_duration(raw)
     if value <= timedelta(0):
-        raise ValueError(f"{raw!r} must be longer than zero")
+        raise ValueError(f"{shown(raw)} must be longer than zero")
     return value
 
 

@@ -39,3 +39,12 @@ def forbidden(message: str) -> DomainError:
 
 def conflict(message: str, field: str | None = None) -> DomainError:
     return DomainError(ErrorKind.CONFLICT, message, field)
+
+
+SHOWN_LENGTH = 80
+
+
+def shown(raw: object) -> str:
+    """`raw` as an error message quotes it: its repr, cut short, so that no answer echoes a huge input."""
+    text = repr(raw)
+    return text if len(text) <= SHOWN_LENGTH else f"{text[: SHOWN_LENGTH - 1]}…"

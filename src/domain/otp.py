@@ -8,7 +8,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from domain.errors import invalid
+from domain.errors import invalid, shown
 
 TTL = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
@@ -26,7 +26,7 @@ def new_code() -> str:
 def normalize_email(field: str, raw: str) -> str:
     email = raw.strip()
     if not _EMAIL.match(email):
-        raise invalid(field, f"{field}: {raw!r} is not an email address")
+        raise invalid(field, f"{field}: {shown(raw)} is not an email address")
     return email.lower()
 
 

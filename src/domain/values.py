@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.durations import format_duration, parse_positive_duration, unquote
-from domain.errors import invalid
+from domain.errors import invalid, shown
 
 # A video call longer than a day is almost certainly a unit mistake (P1D for PT1H).
 MAX_DURATION = timedelta(days=1)
@@ -30,7 +30,7 @@ def parse_timestamp(field: str, raw: str) -> datetime:
         return value.astimezone(UTC)
     except (ValueError, OverflowError):
         raise invalid(
-            field, f"{field}: {raw!r} is not an ISO 8601 timestamp such as 2030-01-31T19:00:00Z"
+            field, f"{field}: {shown(raw)} is not an ISO 8601 timestamp such as 2030-01-31T19:00:00Z"
         ) from None
 
 
@@ -40,7 +40,8 @@ def parse_duration_field(field: str, raw: str, maximum: timedelta | None = MAX_D
     except ValueError as exc:
         raise invalid(field, f"{field}: {exc}") from None
     if maximum is not None and value > maximum:
-        raise invalid(field, f"{field}: {raw!r} is longer than the maximum of {format_duration(maximum)}")
+        longest = format_duration(maximum)
+        raise invalid(field, f"{field}: {shown(raw)} is longer than the maximum of {longest}")
     return value
 
 
@@ -48,18 +49,19 @@ def parse_timezone(field: str, raw: str) -> str:
     name = unquote(raw)
     # ZoneInfo also accepts file paths relative to the tz database; only names are wanted.
     if not name or name.startswith(("/", ".")) or ".." in name:
-        raise invalid(field, f"{field}: {raw!r} is not an IANA time zone such as Europe/Berlin")
+        raise invalid(field, f"{field}: {shown(raw)} is not an IANA time zone such as Europe/Berlin")
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise invalid(field, f"{field}: {raw!r} is not an IANA time zone such as Europe/Berlin") from None
+        message = f"{field}: {shown(raw)} is not an IANA time zone such as Europe/Berlin"
+        raise invalid(field, message) from None
     return name
 
 
 def parse_locale(field: str, raw: str) -> str:
     value = unquote(raw)
     if not _LOCALE.match(value):
-        raise invalid(field, f"{field}: {raw!r} is not a locale such as en-GB")
+        raise invalid(field, f"{field}: {shown(raw)} is not a locale such as en-GB")
     return value
 
 
@@ -68,4 +70,4 @@ def parse_uuid(field: str, raw: str) -> str:
     try:
         return str(uuid.UUID(unquote(raw)))
     except ValueError:
-        raise invalid(field, f"{field}: {raw!r} is not a UUID") from None
+        raise invalid(field, f"{field}: {shown(raw)} is not a UUID") from None

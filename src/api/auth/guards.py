@@ -14,6 +14,9 @@ def requires(*roles: Role) -> Guard:
     allowed = frozenset(roles)
 
     def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        # Litestar answers OPTIONS itself (Allow, CORS preflight) without authenticating: no data to guard.
+        if connection.scope.get("method") == "OPTIONS":
+            return
         principal: Principal = connection.user
         if not principal.has_any(allowed):
             names = ", ".join(sorted(r.value for r in allowed))

@@ -7,6 +7,7 @@ import asyncio
 import msgspec
 from litestar import Response, get
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
@@ -34,8 +35,12 @@ async def _database(engine: AsyncEngine) -> None:
 @get(
     "/health",
     exclude_from_auth=True,
+    security=[{}],  # no credentials: the empty requirement (an empty list would inherit the bearer token)
     tags=["Operations"],
     summary="Readiness of the API and its dependencies",
+    responses={
+        503: ResponseSpec(data_container=Health, description="The database or Temporal does not answer")
+    },
 )
 async def health(engine: NamedDependency[AsyncEngine], temporal: NamedDependency[Client]) -> Response[Health]:
     database, workflow_service = await asyncio.gather(

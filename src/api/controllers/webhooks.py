@@ -20,7 +20,7 @@ from config import Settings
 from domain import webhook_rules
 from domain.access import Principal, Role
 from domain.durations import unquote
-from domain.errors import conflict, invalid, not_found
+from domain.errors import conflict, invalid, not_found, shown
 from domain.webhooks import DeliveryAttempt, Webhook
 from outbound.webhook_urls import check_webhook_url
 from storage.webhooks import TooManyWebhooks, WebhookStore
@@ -54,8 +54,8 @@ def _limit(raw: str | None) -> int:
     text = unquote(raw or "")
     if not text:
         return DEFAULT_DELIVERIES
-    if not text.isdigit() or len(text) > 12 or int(text) < 1:
-        raise invalid("limit", f"limit: {raw!r} is not a whole number of at least 1")
+    if not (text.isascii() and text.isdigit()) or len(text) > 12 or int(text) < 1:
+        raise invalid("limit", f"limit: {shown(raw)} is not a whole number of at least 1")
     return min(int(text), MAX_DELIVERIES)
 
 
