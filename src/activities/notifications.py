@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-
 from temporalio import activity
 
+from activities.heartbeat import heartbeating
 from domain.activity_names import SEND_NOTIFICATION
 from domain.model import ParticipantType
 from domain.notifications import DeliveryResult, Notification
@@ -24,7 +21,7 @@ class NotificationActivities:
 
     @activity.defn(name=SEND_NOTIFICATION)
     async def send(self, notification: Notification) -> DeliveryResult:
-        async with _heartbeating():
+        async with heartbeating():
             return await self._send(notification)
 
     async def _send(self, notification: Notification) -> DeliveryResult:
@@ -76,26 +73,3 @@ class NotificationActivities:
         return DeliveryResult(
             key=notification.key, recipients=len(recipients), outcome=outcome, error="; ".join(errors) or None
         )
-
-
-@contextlib.asynccontextmanager
-async def _heartbeating() -> AsyncIterator[None]:
-    """Heartbeat while the block runs, so that Temporal notices a dead worker within the
-    heartbeat timeout the workflow set (none set, or called outside an activity: no heartbeats)."""
-    timeout = activity.info().heartbeat_timeout if activity.in_activity() else None
-    if not timeout:
-        yield
-        return
-
-    async def beat() -> None:
-        while True:
-            activity.heartbeat()
-            await asyncio.sleep(timeout.total_seconds() / 4)
-
-    task = asyncio.create_task(beat())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

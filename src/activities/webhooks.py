@@ -15,6 +15,7 @@ import msgspec
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.heartbeat import heartbeating
 from domain.activity_names import DELIVER_WEBHOOK, MATCH_WEBHOOKS
 from domain.errors import DomainError
 from domain.views import appointment_view
@@ -54,6 +55,10 @@ class WebhookActivities:
 
     @activity.defn(name=DELIVER_WEBHOOK)
     async def deliver(self, delivery: WebhookDelivery) -> None:
+        async with heartbeating():
+            await self._deliver(delivery)
+
+    async def _deliver(self, delivery: WebhookDelivery) -> None:
         found = await self._store.for_delivery(delivery.webhook_id)
         if found is None:
             return  # deleted since: nothing to deliver

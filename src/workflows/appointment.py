@@ -59,9 +59,9 @@ _ROOM_RETRY = RetryPolicy(
 # SMTP outages are retried with backoff for a day; a permanent refusal is a result, not a failure.
 _MAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 _MAIL_GIVE_UP = timedelta(hours=24)
-# The sending activity heartbeats: a worker that dies mid-send is noticed within this, not only
-# after the minute of start_to_close, which would make the reminder behind it over a minute late.
-_MAIL_HEARTBEAT = timedelta(seconds=10)
+# Mail and webhook activities heartbeat: a worker that dies mid-send is noticed within this, not
+# only after start_to_close, which would hold up (over a minute, for reminders) what queues behind.
+_HEARTBEAT = timedelta(seconds=10)
 # Webhooks: failed deliveries are retried with exponential backoff for up to a day.
 _WEBHOOK_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(hours=1))
 _WEBHOOK_GIVE_UP = timedelta(hours=24)
@@ -401,7 +401,7 @@ class AppointmentWorkflow:
                     message,
                     result_type=DeliveryResult,
                     start_to_close_timeout=timedelta(seconds=60),
-                    heartbeat_timeout=_MAIL_HEARTBEAT,
+                    heartbeat_timeout=_HEARTBEAT,
                     schedule_to_close_timeout=_MAIL_GIVE_UP,
                     retry_policy=_MAIL_RETRY,
                 )
@@ -501,6 +501,7 @@ class AppointmentWorkflow:
                     DELIVER_WEBHOOK,
                     queue[0],
                     start_to_close_timeout=timedelta(seconds=30),
+                    heartbeat_timeout=_HEARTBEAT,
                     schedule_to_close_timeout=_WEBHOOK_GIVE_UP,
                     retry_policy=_WEBHOOK_RETRY,
                 )
