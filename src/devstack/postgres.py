@@ -14,9 +14,10 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
-from types import TracebackType
 
 import psutil
+
+from devstack.lifecycle import StartStop
 
 with warnings.catch_warnings():
     # platformdirs warns at import time when XDG_RUNTIME_DIR is unset (containers, CI): harmless.
@@ -38,7 +39,7 @@ def _system_user() -> str | None:
     return _SYSTEM_USER if os.geteuid() == 0 else None
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(StartStop):
     """One embedded PostgreSQL server over one data directory.
 
     `start()` initialises the directory on first use, reuses a postmaster left running by an
@@ -133,18 +134,6 @@ class EmbeddedPostgres:
             ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", self.url_for("postgres"), "-c", sql],
             timeout=30,
         )
-
-    def __enter__(self) -> EmbeddedPostgres:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _check_name(name: str) -> str:

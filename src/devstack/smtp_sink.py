@@ -27,13 +27,14 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Any, cast
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 from config.settings import Settings
+from devstack.lifecycle import StartStop
 from devstack.net import LOCALHOST, free_port
 
 log = logging.getLogger("devstack.smtp")
@@ -111,7 +112,7 @@ def _accept_any_login(
     return AuthResult(success=True)
 
 
-class SmtpSink:
+class SmtpSink(StartStop):
     """The SMTP sink, served from a background thread (usable from sync and async code)."""
 
     def __init__(self, directory: Path, port: int = 1025, host: str = LOCALHOST) -> None:
@@ -168,18 +169,6 @@ class SmtpSink:
                     f"{len(matching)} of {count} expected messages after {timeout} s; stored: {subjects}"
                 )
             await asyncio.sleep(0.05)
-
-    def __enter__(self) -> SmtpSink:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

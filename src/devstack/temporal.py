@@ -19,12 +19,12 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
+from devstack.lifecycle import StartStop
 from devstack.net import LOCALHOST, accepts_connections, free_port
 
 log = logging.getLogger("devstack.temporal")
@@ -48,7 +48,7 @@ def temporal_binary() -> Path:
     return Path(found)
 
 
-class TemporalDevServer:
+class TemporalDevServer(StartStop):
     """A `temporal server start-dev` child process.
 
     `port=0` picks a free port (handy in tests). `db_file=None` keeps state in memory only.
@@ -205,18 +205,6 @@ class TemporalDevServer:
             log.debug("temporal not ready yet: %s", error)
             return False
         return True
-
-    def __enter__(self) -> TemporalDevServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _in_thread(coroutine: Any, timeout: float) -> bool:
