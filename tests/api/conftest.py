@@ -3,25 +3,22 @@ server and PostgreSQL, shared by every API test of the session."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
 from api.auth.tokens import mint_token
 from config import Settings
 from devstack.smtp_sink import SmtpSink
 from domain.access import Role
+from tests.support.serving import running_service
 from tests.support.stack import free_port
-from worker import build_worker
 
 JWT_SECRET = "test-secret-0123456789-0123456789-abcdef"
 
@@ -53,27 +50,10 @@ async def stack(
             "WEBHOOKS_ALLOW_LOOPBACK": "true",
         }
     )
-    worker = build_worker(dev_server.client, settings, engine)
-    worker_task = asyncio.create_task(worker.run())
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    server_task = asyncio.create_task(server.serve())
-    while not server.started:
-        if server_task.done():
-            server_task.result()
-        await asyncio.sleep(0.05)
-    yield Stack(
-        settings=settings,
-        base_url=f"http://127.0.0.1:{port}",
-        temporal=dev_server.client,
-        engine=engine,
-        mail=mail_sink,
-    )
-    server.should_exit = True
-    await server_task
-    await worker.shutdown()
-    await worker_task
+    async with running_service(dev_server.client, settings, engine) as base_url:
+        yield Stack(
+            settings=settings, base_url=base_url, temporal=dev_server.client, engine=engine, mail=mail_sink
+        )
 
 
 @pytest.fixture

@@ -24,14 +24,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
 from api.auth.tokens import mint_token
 from api.errors import DATABASE_UNAVAILABLE, database_unavailable
 from api.workflow_gateway import UPDATE_TIMEOUT
@@ -46,8 +44,8 @@ from storage.database import create_engine
 from storage.migrations import upgrade
 from tests.api.conftest import JWT_SECRET
 from tests.support.requests import iso, schedule_body
+from tests.support.serving import running_service
 from tests.support.stack import free_port
-from worker import build_worker
 from workflows.appointment import AppointmentWorkflow, workflow_id
 
 CONVERGE_WITHIN = 60.0
@@ -84,31 +82,16 @@ async def outage_stack(
             }
         )
         worker_engine, test_engine = create_engine(url, pool_size=4), create_engine(url, pool_size=2)
-        worker = build_worker(dev_server.client, settings, worker_engine)
-        worker_task = asyncio.create_task(worker.run())
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-            )
-        )
-        server_task = asyncio.create_task(server.serve())
         try:
-            while not server.started:
-                if server_task.done():
-                    server_task.result()
-                await asyncio.sleep(0.05)
-            yield OutageStack(
-                postgres=postgres,
-                base_url=f"http://127.0.0.1:{port}",
-                temporal=dev_server.client,
-                engine=test_engine,
-                task_queue=task_queue,
-            )
+            async with running_service(dev_server.client, settings, worker_engine) as base_url:
+                yield OutageStack(
+                    postgres=postgres,
+                    base_url=base_url,
+                    temporal=dev_server.client,
+                    engine=test_engine,
+                    task_queue=task_queue,
+                )
         finally:
-            server.should_exit = True
-            await server_task
-            await worker.shutdown()
-            await worker_task
             await worker_engine.dispose()
             await test_engine.dispose()
     finally:

@@ -1,0 +1,43 @@
+"""The service as it runs in production, inside the test process: a worker and uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+
+from api.app import create_app
+from config import Settings
+from worker import build_worker
+
+
+@asynccontextmanager
+async def running_service(client: Client, settings: Settings, engine: AsyncEngine) -> AsyncIterator[str]:
+    """Serve the API on settings.http_port with a worker on settings.task_queue; yields its URL."""
+    worker = build_worker(client, settings, engine)
+    worker_task = asyncio.create_task(worker.run())
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=settings.http_port,
+            log_level="warning",
+            lifespan="on",
+        )
+    )
+    server_task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if server_task.done():
+                server_task.result()
+            await asyncio.sleep(0.05)
+        yield f"http://127.0.0.1:{settings.http_port}"
+    finally:
+        server.should_exit = True
+        await server_task
+        await worker.shutdown()
+        await worker_task
