@@ -7,12 +7,12 @@ main loop sleeps until the next deadline or change (the updatable-timer pattern)
 re-plans after every change.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the sandbox re-imports this module for every workflow
+# it runs, and string annotations would be compiled again each time by the SDK's type-hint lookup.
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -39,9 +39,10 @@ with workflow.unsafe.imports_passed_through():
         Reschedule,
         UpdateDetails,
     )
-    from domain.model import Appointment, Base, RoomAccess, RoomRequest, WorkflowPolicy
-    from domain.notifications import DeliveryResult, Notification, NotificationPolicy, NotificationType
+    from domain.model import Appointment, RoomAccess, RoomRequest
+    from domain.notifications import DeliveryResult, Notification, NotificationType
     from domain.webhooks import AppointmentEvent, EventType, MatchRequest, WebhookDelivery, event_id
+    from domain.workflow_input import AppointmentInput
     from workflows.search import search_attributes
 
 T = TypeVar("T")
@@ -56,6 +57,7 @@ _PROJECTION_RETRY = RetryPolicy(
 _ROOM_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
 )
+_DATABASE_CALL_TIMEOUT = timedelta(seconds=15)
 # SMTP outages are retried with backoff for a day; a permanent refusal is a result, not a failure.
 _MAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 _MAIL_GIVE_UP = timedelta(hours=24)
@@ -67,22 +69,15 @@ _WEBHOOK_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_inte
 _WEBHOOK_GIVE_UP = timedelta(hours=24)
 # Workflows started before webhooks existed replay without them.
 _WEBHOOKS_PATCH = "webhooks"
+# The projection and the matching of webhooks are short database calls: run as local activities
+# they complete within the workflow task that asked for them, instead of costing the server an
+# activity task and a second workflow task each (docs/BENCHMARKS.md). Workflows started before
+# replay with the activities their histories recorded.
+_LOCAL_DATABASE_CALLS_PATCH = "local-database-calls"
 
 
 def workflow_id(appointment_id: str) -> str:
     return f"appointment-{appointment_id}"
-
-
-class AppointmentInput(Base):
-    appointment: Appointment
-    policy: WorkflowPolicy
-    notifications: NotificationPolicy = NotificationPolicy()
-    # Carried across continue-as-new: what the previous run had already done or still owed.
-    projected_version: int = 0
-    handled: tuple[str, ...] = ()
-    outbox: tuple[Notification, ...] = ()
-    events: tuple[AppointmentEvent, ...] = ()
-    deliveries: tuple[WebhookDelivery, ...] = ()
 
 
 def _system(appointment: Appointment) -> Principal:
@@ -123,6 +118,7 @@ class AppointmentWorkflow:
         self._sending = False
         # Webhooks: events not yet matched to subscriptions, then one ordered queue per subscription.
         self._webhooks = workflow.patched(_WEBHOOKS_PATCH)
+        self._local_database_calls = workflow.patched(_LOCAL_DATABASE_CALLS_PATCH)
         self._events = list(input.events)
         self._queues: dict[str, list[WebhookDelivery]] = {}
         for delivery in input.deliveries:
@@ -469,12 +465,10 @@ class AppointmentWorkflow:
             event = self._events[0]
             self._webhook_calls += 1
             try:
-                webhook_ids = await workflow.execute_activity(
+                webhook_ids = await self._database_call(
                     MATCH_WEBHOOKS,
                     MatchRequest(application_id=self._appointment.application_id, type=event.type),
                     result_type=list[str],
-                    start_to_close_timeout=timedelta(seconds=15),
-                    retry_policy=_PROJECTION_RETRY,
                 )
             finally:
                 self._webhook_calls -= 1
@@ -524,10 +518,23 @@ class AppointmentWorkflow:
             if self._projected_version >= target:
                 return
             snapshot = self._appointment
-            await workflow.execute_activity(
-                PROJECT_APPOINTMENT,
-                snapshot,
-                start_to_close_timeout=timedelta(seconds=15),
+            await self._database_call(PROJECT_APPOINTMENT, snapshot)
+            self._projected_version = snapshot.version
+
+    async def _database_call(self, activity: str, arg: object, *, result_type: Any = None) -> Any:
+        """A short read-model call, retried until the database answers."""
+        if self._local_database_calls:
+            return await workflow.execute_local_activity(
+                activity,
+                arg,
+                result_type=result_type,
+                start_to_close_timeout=_DATABASE_CALL_TIMEOUT,
                 retry_policy=_PROJECTION_RETRY,
             )
-            self._projected_version = snapshot.version
+        return await workflow.execute_activity(
+            activity,
+            arg,
+            result_type=result_type,
+            start_to_close_timeout=_DATABASE_CALL_TIMEOUT,
+            retry_policy=_PROJECTION_RETRY,
+        )

@@ -29,6 +29,10 @@ def test_there_are_histories_to_replay() -> None:
         "notified",
         "continued",
         "webhooks",
+        "lifecycle_local_calls",
+        "notified_local_calls",
+        "continued_local_calls",
+        "webhooks_local_calls",
     }
 
 

@@ -80,10 +80,10 @@ async def test_the_worker_serves_temporal_sdk_metrics(
             task_queue=task_queue,
         )
         try:
-            # Runs a workflow task and the projection activity on this worker.
+            # Runs a workflow task and the projection (a local activity) on this worker.
             await handle.execute_update(AppointmentWorkflow.schedule)
             queue = f'task_queue="{task_queue}"'
-            text = await _scrape(metrics_worker.url, "temporal_activity_execution_latency_count{")
+            text = await _scrape(metrics_worker.url, "temporal_local_activity_execution_latency_count{")
             await _scrape(metrics_worker.url, queue)
         finally:
             await handle.terminate("metrics test done")
@@ -94,7 +94,7 @@ async def test_the_worker_serves_temporal_sdk_metrics(
         for line in text.splitlines()
     )
     assert any(
-        line.startswith("temporal_activity_execution_latency")
+        line.startswith("temporal_local_activity_execution_latency")
         and f'activity_type="{PROJECT_APPOINTMENT}"' in line
         for line in text.splitlines()
     )
