@@ -8,7 +8,9 @@ configuration from the environment (see README).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
+import py_compile
 import signal
 from contextlib import AsyncExitStack
 from datetime import timedelta
@@ -40,9 +42,27 @@ async def connect_temporal(settings: Settings) -> Client:
     return await connect(settings, runtime=worker_runtime(settings))
 
 
+def cache_workflow_bytecode() -> None:
+    """Write the workflow module's bytecode next to its source.
+
+    The sandbox imports the workflow module afresh for every workflow it starts or replays; where
+    bytecode is not written on import (PYTHONDONTWRITEBYTECODE, a fresh checkout) each of those
+    imports would compile the source again, which was half of that cost (docs/BENCHMARKS.md).
+    An installed package already has its bytecode; a read-only tree only loses the saving.
+    """
+    source = inspect.getsourcefile(AppointmentWorkflow)
+    if source is None:
+        return
+    try:
+        py_compile.compile(source, doraise=True)
+    except (OSError, py_compile.PyCompileError) as error:
+        log.warning("could not cache the bytecode of %s: %s", source, error)
+
+
 def build_worker(
     client: Client, settings: Settings, engine: AsyncEngine, *, task_queue: str | None = None
 ) -> Worker:
+    cache_workflow_bytecode()
     store = AppointmentStore(engine)
     projection = ProjectionActivities(store)
     rooms = RoomActivities(settings.room_base_url)
