@@ -1,0 +1,242 @@
+"""Timers at scale: reminders of many appointments falling due in the same minute.
+
+    python -m bench.timers [--open 10000] [--due 2000] [--clients 16]
+
+One stack (`make run`'s, in `.bench/timers`) whose mail goes to an SMTP server in this process,
+which notes when each message arrives. An application with a REMINDER template (period PT30M)
+gets `--open` appointments through the API: `--open - --due` start in a week (their workflows
+stay open, waiting), then `--due` whose reminders fall due one by one across a single minute.
+The benchmark reports whether each due reminder arrived exactly once, how late (arrival minus
+due time: p50, p99, max), and the worker's resident memory sampled every 0.2 s throughout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.parser import BytesHeaderParser
+
+import httpx
+import psutil
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from bench.report import machine, percentile
+from bench.stack import Stack, free_port, running_stack
+from bench.write_path import schedule_body
+
+APPLICATION = "bench-timers"
+REMINDER_PERIOD = timedelta(minutes=30)
+# The minute in which reminders fall due starts this long after the last one is scheduled.
+MARGIN = timedelta(seconds=20)
+# After the last due time, how long to keep listening for late or repeated reminders.
+LISTEN_AFTER = timedelta(seconds=45)
+TEMPLATES = [
+    {
+        "type": "REMINDER",
+        "channel": "EMAIL",
+        "subject": "Reminder {{title}}",
+        "textBody": "Your call starts at {{time24}}.",
+        "period": "PT30M",
+    }
+]
+
+
+@dataclass(frozen=True)
+class Arrival:
+    at: float
+    appointment_id: str
+    kind: str
+    body: bytes
+
+
+@dataclass
+class MailClock:
+    """SMTP handler noting the arrival time of every message."""
+
+    arrivals: list[Arrival] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        now = time.time()
+        content = envelope.original_content or b""
+        headers = BytesHeaderParser().parsebytes(content)
+        with self.lock:
+            self.arrivals.append(
+                Arrival(now, str(headers["X-Appointment-Id"]), str(headers["X-Notification-Type"]), content)
+            )
+        return "250 OK"
+
+    def of_kind(self, kind: str) -> list[Arrival]:
+        with self.lock:
+            return [a for a in self.arrivals if a.kind == kind]
+
+
+class MemorySampler:
+    """The peak resident memory of a process (and its open workflow count at that moment)."""
+
+    def __init__(self, process: psutil.Process) -> None:
+        self.process = process
+        self.peak = 0
+        self.peak_label = ""
+        self.label = "starting"
+        self._task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        while True:
+            rss = self.process.memory_info().rss
+            if rss > self.peak:
+                self.peak, self.peak_label = rss, self.label
+            await asyncio.sleep(0.2)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
+async def configure(http: httpx.AsyncClient, stack: Stack, clock: MailClock) -> None:
+    """Templates, then the email verification a real administrator goes through."""
+    admin = {
+        "Authorization": "Bearer "
+        + stack.token(sub="admin", roles=["ROLE_ADMIN"], application_id=APPLICATION)
+    }
+    settings = {"notificationsActive": True, "mailFrom": "Bench <bench@example.test>", "templates": TEMPLATES}
+    response = await http.put(f"/api/applications/{APPLICATION}/settings", json=settings, headers=admin)
+    response.raise_for_status()
+    response = await http.post(
+        "/api/notifications/emails/verify",
+        json={"applicationId": APPLICATION, "toEmail": "admin@example.test"},
+        headers=admin,
+    )
+    response.raise_for_status()
+    for _ in range(100):
+        with clock.lock:
+            codes = [re.search(rb"\b(\d{6})\b", a.body) for a in clock.arrivals]
+        found = [c.group(1).decode() for c in codes if c]
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise RuntimeError("the verification code never arrived")
+    response = await http.post(
+        "/api/notifications/emails/confirm",
+        json={"applicationId": APPLICATION, "code": found[-1]},
+        headers=admin,
+    )
+    response.raise_for_status()
+
+
+async def schedule_all(
+    http: httpx.AsyncClient, starts: list[datetime], clients: int, sampler: MemorySampler
+) -> tuple[dict[str, datetime], float]:
+    """Schedule an appointment at each start; returns id -> start and the rate achieved."""
+    pending = list(reversed(starts))
+    created: dict[str, datetime] = {}
+    failures: list[str] = []
+
+    async def client() -> None:
+        while pending:
+            start = pending.pop()
+            response = await http.post("/api/appointments/", json=schedule_body(start))
+            if response.status_code != 200:
+                pending.append(start)  # tried again: every appointment must exist
+                failures.append(f"{response.status_code} {response.text[:200]}")
+                continue
+            created[response.json()["id"]] = start
+            sampler.label = f"{len(created)} scheduled"
+
+    began = time.monotonic()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    if failures:
+        print(f"  {len(failures)} failed requests, each tried again; first: {failures[0]}")
+    return created, len(starts) / (time.monotonic() - began)
+
+
+async def measure(stack: Stack, clock: MailClock, open_count: int, due_count: int, clients: int) -> None:
+    worker = stack.child("worker.py")
+    sampler = MemorySampler(worker)
+    sampler.start()
+    agent = stack.token(sub="agent-1", roles=["ROLE_AGENT"], application_id=APPLICATION)
+    async with httpx.AsyncClient(
+        base_url=stack.api_url,
+        headers={"Authorization": f"Bearer {agent}"},
+        limits=httpx.Limits(max_connections=clients),
+        timeout=30,
+    ) as http:
+        await configure(http, stack, clock)
+        week = datetime.now(UTC).replace(microsecond=0) + timedelta(days=7)
+        waiting = [week + timedelta(minutes=i % 5000) for i in range(open_count - due_count)]
+        _, rate = await schedule_all(http, waiting, clients, sampler)
+        print(f"scheduled {len(waiting)} appointments a week ahead at {rate:.1f}/s")
+        # Leave time to schedule the due ones at the rate just seen, plus a margin.
+        lead = timedelta(seconds=round(1.5 * due_count / rate)) + MARGIN
+        first_due = datetime.now(UTC).replace(microsecond=0) + lead
+        due_at = [first_due + timedelta(seconds=60 * i // due_count) for i in range(due_count)]
+        created, rate = await schedule_all(http, [d + REMINDER_PERIOD for d in due_at], clients, sampler)
+        print(
+            f"scheduled {len(created)} appointments with reminders due from {first_due:%H:%M:%S} UTC "
+            f"at {rate:.1f}/s"
+        )
+        if datetime.now(UTC) > first_due:
+            print("  warning: scheduling ran into the minute the reminders fall due")
+        sampler.label = f"{open_count} open, reminders due"
+        listen_until = due_at[-1] + LISTEN_AFTER
+        await asyncio.sleep(max(0.0, (listen_until - datetime.now(UTC)).total_seconds()))
+    sampler.stop()
+
+    reminders = clock.of_kind("REMINDER")
+    per_appointment = Counter(a.appointment_id for a in reminders)
+    due_by_id = {appointment_id: start - REMINDER_PERIOD for appointment_id, start in created.items()}
+    missing = [i for i in due_by_id if per_appointment[i] == 0]
+    repeated = [i for i, n in per_appointment.items() if n > 1]
+    unexpected = [i for i in per_appointment if i not in due_by_id]
+    lateness = [
+        a.at - due_by_id[a.appointment_id].timestamp() for a in reminders if a.appointment_id in due_by_id
+    ]
+    print()
+    print(machine())
+    print(
+        f"reminders due: {len(due_by_id)}  delivered: {len(reminders)}  missing: {len(missing)}  "
+        f"more than once: {len(repeated)}  not due but sent: {len(unexpected)}"
+    )
+    if lateness:
+        print(
+            f"lateness (arrival at SMTP - due): p50 {percentile(lateness, 0.5):.3f} s  "
+            f"p99 {percentile(lateness, 0.99):.3f} s  max {max(lateness):.3f} s  min {min(lateness):.3f} s"
+        )
+    print(
+        f"worker peak RSS: {sampler.peak / 2**20:.0f} MiB (at: {sampler.peak_label}); "
+        f"{open_count} open workflows"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--open", type=int, default=10_000, help="open appointment workflows in all")
+    parser.add_argument("--due", type=int, default=2_000, help="of which have a reminder due in the minute")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients scheduling")
+    args = parser.parse_args()
+    clock = MailClock()
+    smtp = Controller(clock, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    try:
+        env = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port)}
+        with running_stack("timers", env=env) as stack:
+            asyncio.run(measure(stack, clock, args.open, args.due, args.clients))
+    finally:
+        smtp.stop()
+
+
+if __name__ == "__main__":
+    main()
