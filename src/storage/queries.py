@@ -1,7 +1,9 @@
 """The read model's list and count queries, each shaped to be served by one index.
 
-- lists: `(application_id, start_at)` or `(application_id, organizer_id, start_at)`;
-- slot counts: `(application_id, start_at)`;
+- lists: `(application_id, start_at, id)` or `(application_id, organizer_id, start_at, id)`,
+  both covering every column a list filters or sorts on, so that totals are index-only scans
+  and a page reads the heap for its own rows only;
+- slot counts: `(application_id, start_at, id)`;
 - overlap counts: the GiST index over `(application_id, tstzrange(start_at, end_at))` of
   open appointments.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import msgspec
 from sqlalchemy import ColumnElement, Select, and_, func, literal_column, select, text
@@ -37,6 +40,7 @@ _SORT_COLUMNS = {
     SortField.TITLE: AppointmentRow.title,
     SortField.DURATION: AppointmentRow.duration_seconds,
 }
+_NULLABLE = frozenset(field for field, column in _SORT_COLUMNS.items() if column.nullable)
 
 
 class AppointmentFilter(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,17 +85,35 @@ def _conditions(f: AppointmentFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _order(key: ColumnElement[Any], tie_break: ColumnElement[Any], page: Page) -> list[ColumnElement[Any]]:
+    if page.descending:
+        key, tie_break = key.desc(), tie_break.desc()
+    else:
+        key, tie_break = key.asc(), tie_break.asc()
+    # Only where NULLs can be: on a NOT NULL column NULLS LAST changes no order, but it would
+    # keep a backward index scan from serving a descending one.
+    return [key.nulls_last() if page.sort_field in _NULLABLE else key, tie_break]
+
+
 def page_statement(f: AppointmentFilter, page: Page) -> Select[tuple[str]]:
-    column = _SORT_COLUMNS[page.sort_field]
-    order = column.desc().nulls_last() if page.descending else column.asc().nulls_last()
-    tie_break = AppointmentRow.id.desc() if page.descending else AppointmentRow.id.asc()
-    return (
-        select(_DOC)
-        .select_from(AppointmentRow)
+    """The page's keys, picked from the covering index alone, then the documents of those rows.
+
+    Selecting the documents directly would read every matching row from the heap (and sort
+    the documents) to keep one page of them: for a deep page of an application, thousands.
+    """
+    row = AppointmentRow
+    keys = (
+        select(row.id, _SORT_COLUMNS[page.sort_field].label("sort_key"))
         .where(and_(*_conditions(f)))
-        .order_by(order, tie_break)
+        .order_by(*_order(_SORT_COLUMNS[page.sort_field], row.id, page))
         .limit(page.size)
         .offset((page.number - 1) * page.size)
+        .subquery("page_keys")
+    )
+    return (
+        select(_DOC)
+        .select_from(keys.join(row, row.id == keys.c.id))
+        .order_by(*_order(keys.c.sort_key, keys.c.id, page))
     )
 
 
