@@ -46,7 +46,7 @@ async def closed_loop(
     """Run `call` from `clients` concurrent loops for `seconds`; latencies of successful calls."""
     run = Run(name)
     processes = processes or {}
-    before = {key: _cpu(p) for key, p in processes.items()}
+    before = cpu_seconds(processes)
     deadline = time.monotonic() + seconds
 
     async def client() -> None:
@@ -62,8 +62,13 @@ async def closed_loop(
     started = time.monotonic()
     await asyncio.gather(*(client() for _ in range(clients)))
     run.elapsed = time.monotonic() - started
-    run.cpu = {key: _cpu(p) - before[key] for key, p in processes.items()}
+    after = cpu_seconds(processes)
+    run.cpu = {key: after[key] - before[key] for key in processes}
     return run
+
+
+def cpu_seconds(processes: dict[str, psutil.Process]) -> dict[str, float]:
+    return {name: _cpu(p) for name, p in processes.items()}
 
 
 def _cpu(process: psutil.Process) -> float:

@@ -32,10 +32,10 @@ def profiled(processes: dict[str, psutil.Process], out_dir: Path, *, rate: int =
     if py_spy is None:
         raise RuntimeError("py-spy is not installed: pip install -e '.[bench]'")
     out_dir.mkdir(parents=True, exist_ok=True)
+    options = ["--rate", str(rate), "--format", "raw", "--nonblocking"]
     recorders = [
         subprocess.Popen(
-            [py_spy, "record", "--pid", str(p.pid), "--rate", str(rate), "--format", "raw"]
-            + ["--nonblocking", "--output", str(out_dir / f"{name}.folded")],
+            [py_spy, "record", "--pid", str(p.pid), *options, "--output", str(out_dir / f"{name}.folded")],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

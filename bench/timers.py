@@ -17,7 +17,9 @@ import asyncio
 import re
 import threading
 import time
+import uuid
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesHeaderParser
@@ -27,11 +29,14 @@ import psutil
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from bench.load import cpu_seconds
+from bench.profiling import print_profiles, profiled
 from bench.report import machine, percentile
-from bench.stack import Stack, free_port, running_stack
+from bench.stack import BENCH_DATA, Stack, free_port, running_stack
 from bench.write_path import schedule_body
 
 APPLICATION = "bench-timers"
+PROFILES = BENCH_DATA / "profiles" / "timers"
 REMINDER_PERIOD = timedelta(minutes=30)
 # The minute in which reminders fall due starts this long after the last one is scheduled.
 MARGIN = timedelta(seconds=20)
@@ -140,13 +145,17 @@ async def schedule_all(
 ) -> tuple[dict[str, datetime], float]:
     """Schedule an appointment at each start; returns id -> start and the rate achieved."""
     pending = list(reversed(starts))
+    keys = {start: str(uuid.uuid4()) for start in starts}
     created: dict[str, datetime] = {}
     failures: list[str] = []
 
     async def client() -> None:
         while pending:
             start = pending.pop()
-            response = await http.post("/api/appointments/", json=schedule_body(start))
+            # One key per appointment: a request answered 503 ("may still apply") is safe to repeat.
+            response = await http.post(
+                "/api/appointments/", json=schedule_body(start), headers={"Idempotency-Key": keys[start]}
+            )
             if response.status_code != 200:
                 pending.append(start)  # tried again: every appointment must exist
                 failures.append(f"{response.status_code} {response.text[:200]}")
@@ -161,7 +170,9 @@ async def schedule_all(
     return created, len(starts) / (time.monotonic() - began)
 
 
-async def measure(stack: Stack, clock: MailClock, open_count: int, due_count: int, clients: int) -> None:
+async def measure(
+    stack: Stack, clock: MailClock, open_count: int, due_count: int, clients: int, profile: bool
+) -> None:
     worker = stack.child("worker.py")
     sampler = MemorySampler(worker)
     sampler.start()
@@ -189,8 +200,12 @@ async def measure(stack: Stack, clock: MailClock, open_count: int, due_count: in
         if datetime.now(UTC) > first_due:
             print("  warning: scheduling ran into the minute the reminders fall due")
         sampler.label = f"{open_count} open, reminders due"
-        listen_until = due_at[-1] + LISTEN_AFTER
-        await asyncio.sleep(max(0.0, (listen_until - datetime.now(UTC)).total_seconds()))
+        await asyncio.sleep(max(0.0, (first_due - datetime.now(UTC)).total_seconds()))
+        processes = stack.processes()
+        before = cpu_seconds(processes)
+        with profiled(processes, PROFILES) if profile else nullcontext():
+            await asyncio.sleep((due_at[-1] + LISTEN_AFTER - datetime.now(UTC)).total_seconds())
+        after = cpu_seconds(processes)
     sampler.stop()
 
     reminders = clock.of_kind("REMINDER")
@@ -213,10 +228,15 @@ async def measure(stack: Stack, clock: MailClock, open_count: int, due_count: in
             f"lateness (arrival at SMTP - due): p50 {percentile(lateness, 0.5):.3f} s  "
             f"p99 {percentile(lateness, 0.99):.3f} s  max {max(lateness):.3f} s  min {min(lateness):.3f} s"
         )
+    seconds = (due_at[-1] + LISTEN_AFTER - first_due).total_seconds()
+    shares = ", ".join(f"{name} {(after[name] - before[name]) / seconds:.0%}" for name in processes)
+    print(f"CPU from the first due time on (of one core): {shares}")
     print(
         f"worker peak RSS: {sampler.peak / 2**20:.0f} MiB (at: {sampler.peak_label}); "
         f"{open_count} open workflows"
     )
+    if profile:
+        print_profiles(PROFILES)
 
 
 def main() -> None:
@@ -226,6 +246,9 @@ def main() -> None:
     parser.add_argument("--open", type=int, default=10_000, help="open appointment workflows in all")
     parser.add_argument("--due", type=int, default=2_000, help="of which have a reminder due in the minute")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients scheduling")
+    parser.add_argument(
+        "--profile", action="store_true", help=f"py-spy the stack in the due minute ({PROFILES})"
+    )
     args = parser.parse_args()
     clock = MailClock()
     smtp = Controller(clock, hostname="127.0.0.1", port=free_port())
@@ -233,7 +256,7 @@ def main() -> None:
     try:
         env = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port)}
         with running_stack("timers", env=env) as stack:
-            asyncio.run(measure(stack, clock, args.open, args.due, args.clients))
+            asyncio.run(measure(stack, clock, args.open, args.due, args.clients, args.profile))
     finally:
         smtp.stop()
 
