@@ -46,10 +46,27 @@ from temporal_access.client import codec_for
 from temporal_access.client import connect as connect_temporal
 
 MAX_BODY_BYTES = 256 * 1024
+# What handlers may ask for by name, each an entry of the app's state.
+DEPENDENCIES = (
+    "engine",
+    "temporal",
+    "store",
+    "workflows",
+    "queries",
+    "otps",
+    "hasher",
+    "mailer",
+    "applications",
+    "webhooks",
+    "config",
+    "codec",
+)
 
 
-def _from_state(name: str) -> Provide:
-    def provide(state: State) -> object:
+def _from_state(state: State, name: str) -> Provide:
+    # Reads the app's state object directly: a provider with a `state` parameter would have it
+    # resolved, validated and wrapped anew on every request.
+    def provide() -> object:
         return state[name]
 
     return Provide(provide, sync_to_thread=False)
@@ -83,6 +100,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await engine.dispose()
 
+    state = State(
+        {
+            "token_verifier": TokenVerifier(
+                settings.jwt_secret, audience=settings.jwt_audience, issuer=settings.jwt_issuer
+            ),
+            "hasher": CodeHasher(settings.jwt_secret),
+            "mailer": SmtpSender.from_settings(settings),
+            "config": settings,
+            "codec": codec_for(settings),
+        }
+    )
     return Litestar(
         # Each controller with the error statuses its handlers answer (besides 400, 413 and 415).
         route_handlers=[
@@ -98,31 +126,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health,
         ],
         lifespan=[connections],
-        state=State(
-            {
-                "token_verifier": TokenVerifier(
-                    settings.jwt_secret, audience=settings.jwt_audience, issuer=settings.jwt_issuer
-                ),
-                "hasher": CodeHasher(settings.jwt_secret),
-                "mailer": SmtpSender.from_settings(settings),
-                "config": settings,
-                "codec": codec_for(settings),
-            }
-        ),
-        dependencies={
-            "engine": _from_state("engine"),
-            "temporal": _from_state("temporal"),
-            "store": _from_state("store"),
-            "workflows": _from_state("workflows"),
-            "queries": _from_state("queries"),
-            "otps": _from_state("otps"),
-            "hasher": _from_state("hasher"),
-            "mailer": _from_state("mailer"),
-            "applications": _from_state("applications"),
-            "webhooks": _from_state("webhooks"),
-            "config": _from_state("config"),
-            "codec": _from_state("codec"),
-        },
+        state=state,
+        dependencies={name: _from_state(state, name) for name in DEPENDENCIES},
         middleware=[DefineMiddleware(JWTAuthenticationMiddleware, exclude="^/schema"), ParameterGuard],
         # JSON bodies are checked (media type, UTF-8, duplicate keys, depth) before they are decoded.
         request_class=JsonRequest,

@@ -67,6 +67,7 @@ class HttpMetrics(InitPluginProtocol):
             buckets=DURATION_BUCKETS,
             registry=self.registry,
         )
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
@@ -108,26 +109,40 @@ class HttpMetrics(InitPluginProtocol):
         method = scope["method"]
         # Set by the router; absent when no route matched.
         route = scope.get("path_template") or UNMATCHED_ROUTE
-        self.requests.labels(method=method, route=route, status=str(status)).inc()
-        fields: dict[str, Any] = {
-            "method": method,
-            "route": route,
-            "path": scope["path"],
-            "status": status,
-        }
-        if started is not None:
-            elapsed = time.perf_counter() - started
-            self.duration.labels(method=method, route=route).observe(elapsed)
-            fields["duration_ms"] = round(elapsed * 1000, 2)
-        appointment_id = scope.get("path_params", {}).get("appointment_id")
-        if appointment_id:
-            fields["appointment_id"] = str(appointment_id)
+        counted, timed = self._series_of(method, route, status)
+        counted.inc()
+        elapsed = None if started is None else time.perf_counter() - started
+        if elapsed is not None:
+            timed.observe(elapsed)
         level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
         if status >= 500:
             level = logging.WARNING
-        if log.isEnabledFor(level):
-            duration = f" {fields['duration_ms']} ms" if "duration_ms" in fields else ""
-            log.log(level, "%s %s %s%s", method, scope["path"], status, duration, extra=fields)
+        if not log.isEnabledFor(level):
+            return
+        fields: dict[str, Any] = {"method": method, "route": route, "path": scope["path"], "status": status}
+        duration = ""
+        if elapsed is not None:
+            fields["duration_ms"] = round(elapsed * 1000, 2)
+            duration = f" {fields['duration_ms']} ms"
+        appointment_id = scope.get("path_params", {}).get("appointment_id")
+        if appointment_id:
+            fields["appointment_id"] = str(appointment_id)
+        log.log(level, "%s %s %s%s", method, scope["path"], status, duration, extra=fields)
+
+    def _series_of(self, method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+        """The request's counter and histogram series, found once per label set.
+
+        `labels()` checks and joins its arguments under a lock on every call, a good part of
+        what recording a request costs; a route has a handful of label sets.
+        """
+        key = (method, route, status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = (
+                self.requests.labels(method=method, route=route, status=str(status)),
+                self.duration.labels(method=method, route=route),
+            )
+        return series
 
 
 class _StartTimer(ASGIMiddleware):

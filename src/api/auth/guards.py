@@ -13,7 +13,9 @@ from domain.access import Principal, Role
 def requires(*roles: Role) -> Guard:
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    # Async although it never awaits: Litestar runs a sync guard in a worker thread, a thread
+    # hop per request on every route.
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         # Litestar answers OPTIONS itself (Allow, CORS preflight) without authenticating: no data to guard.
         if connection.scope.get("method") == "OPTIONS":
             return

@@ -6,6 +6,9 @@ as a public key, ...) is rejected before any claim is read.
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -19,14 +22,53 @@ class InvalidToken(Exception):
     """The token is missing, malformed, expired or not signed by us."""
 
 
+# Verified tokens kept per verifier: a client sends the same token with every request until
+# it expires, and checking its signature and claims is a good part of a fast request.
+VERIFIED_TOKENS_CACHED = 1024
+
+
 class TokenVerifier:
-    def __init__(self, secret: str, *, audience: str | None = None, issuer: str | None = None) -> None:
+    """Checks a token's signature and claims once, then answers from a bounded cache until `exp`.
+
+    Only tokens that passed every check are cached, keyed by the whole token (signature
+    included), so a cached answer is the answer a full check would give until the token
+    expires; from then on it is rejected as PyJWT rejects it (`exp <= now`, no leeway).
+    """
+
+    def __init__(
+        self,
+        secret: str,
+        *,
+        audience: str | None = None,
+        issuer: str | None = None,
+        cache_size: int = VERIFIED_TOKENS_CACHED,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._secret = secret
         self._audience = audience
         self._issuer = issuer
+        self._required = ["exp", "sub"] + (["aud"] if audience else []) + (["iss"] if issuer else [])
+        self._cache_size = cache_size
+        self._clock = clock
+        # token -> (principal, exp), least recently used first.
+        self._verified: OrderedDict[str, tuple[Principal, int]] = OrderedDict()
 
     def verify(self, token: str) -> Principal:
-        required = ["exp", "sub"] + (["aud"] if self._audience else []) + (["iss"] if self._issuer else [])
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, expires = cached
+            if expires <= self._clock():
+                del self._verified[token]
+                raise InvalidToken("Signature has expired")
+            self._verified.move_to_end(token)
+            return principal
+        principal, expires = self._check(token)
+        self._verified[token] = (principal, expires)
+        if len(self._verified) > self._cache_size:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _check(self, token: str) -> tuple[Principal, int]:
         try:
             claims = jwt.decode(
                 token,
@@ -34,11 +76,12 @@ class TokenVerifier:
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
-                options={"require": required, "verify_aud": self._audience is not None},
+                options={"require": self._required, "verify_aud": self._audience is not None},
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from None
-        return principal_from_claims(claims)
+        # As PyJWT reads `exp` when it checks it.
+        return principal_from_claims(claims), int(claims["exp"])
 
 
 def principal_from_claims(claims: dict[str, object]) -> Principal:

@@ -1,0 +1,245 @@
+"""Issue 7, benchmark 1: `GET /api/appointments/{id}` of the service against a bare reference app.
+
+`python -m bench.read_path [--duration 20] [--connections 32] [--rounds 3] [--profile]`
+
+Starts the stack as `make run` does (bench/stack.py), schedules a few appointments through the
+API, starts `bench/reference_app.py` (Litestar + asyncpg, the same select, no auth) against the
+same database, checks what both answer, then loads each with wrk in turn (reference, service,
+reference, service, ...), after a warm-up of both. Prints requests/s and latency percentiles of
+every run, the medians, and the ratio of the service's throughput to the reference's.
+
+`--profile` adds one more service run (not counted) under py-spy (bench/profiling.py, the `bench`
+extra; root needed) and prints where the API process spent its samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.profiling import print_profiles, profiled
+from bench.report import machine
+from bench.stack import BENCH_DATA, Stack, free_port, running_stack
+from domain.access import Role
+from tests.support.requests import schedule_body
+
+APPOINTMENTS = 8
+APPLICATION_ID = "bench-read"
+AGENT = "agent-1"
+WARM_UP_SECONDS = 5
+WRK_THREADS = 2
+LUA_SCRIPT = Path(__file__).with_name("wrk_rotate.lua")
+PROFILES = BENCH_DATA / "profiles" / "read_path"
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+
+
+@dataclass(frozen=True)
+class WrkRun:
+    target: str
+    requests_per_second: float
+    p50: float  # seconds
+    p99: float
+    requests: int
+    failures: int  # non-2xx/3xx answers and socket errors
+    cpu: float  # CPU of the app's process, in cores
+
+    def line(self) -> str:
+        return (
+            f"{self.target:<9} {self.requests_per_second:8.0f} req/s  p50 {self.p50 * 1000:6.2f} ms  "
+            f"p99 {self.p99 * 1000:6.2f} ms  n={self.requests}  failures={self.failures}  "
+            f"app cpu {self.cpu:.2f} cores"
+        )
+
+
+def _seconds(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        raise ValueError(f"wrk printed a duration {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def parse_wrk(target: str, output: str, cpu: float) -> WrkRun:
+    def find(pattern: str) -> re.Match[str]:
+        match = re.search(pattern, output, re.MULTILINE)
+        if match is None:
+            raise ValueError(f"no {pattern!r} in the output of wrk:\n{output}")
+        return match
+
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return WrkRun(
+        target=target,
+        requests_per_second=float(find(r"^Requests/sec:\s+([\d.]+)").group(1)),
+        p50=_seconds(find(r"^\s+50%\s+(\S+)").group(1)),
+        p99=_seconds(find(r"^\s+99%\s+(\S+)").group(1)),
+        requests=int(find(r"^\s+(\d+) requests in").group(1)),
+        failures=(int(non_2xx.group(1)) if non_2xx else 0)
+        + (sum(int(n) for n in socket_errors.groups()) if socket_errors else 0),
+        cpu=cpu,
+    )
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    base_url: str
+    process: psutil.Process
+    token: str | None = None
+
+
+def wrk(target: Target, ids: list[str], *, seconds: int, connections: int, label: str = "") -> WrkRun:
+    headers = ["-H", f"Authorization: Bearer {target.token}"] if target.token else []
+    command = [
+        "wrk",
+        f"-t{WRK_THREADS}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(LUA_SCRIPT),
+        *headers,
+        target.base_url,
+        "--",
+        *ids,
+    ]
+    before = target.process.cpu_times()
+    started = time.monotonic()
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    elapsed = time.monotonic() - started
+    after = target.process.cpu_times()
+    cpu = (after.user + after.system - before.user - before.system) / elapsed
+    return parse_wrk(label or target.name, output, cpu)
+
+
+def request_json(url: str, *, token: str | None = None, body: object = None) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(
+        url,
+        data=None if body is None else json.dumps(body).encode(),
+        headers=headers,
+        method="GET" if body is None else "POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def schedule_appointments(stack: Stack, token: str) -> list[dict[str, object]]:
+    return [
+        request_json(f"{stack.api_url}/api/appointments/", token=token, body=schedule_body(title=f"Read {n}"))
+        for n in range(APPOINTMENTS)
+    ]
+
+
+def check_answers(stack: Stack, reference_url: str, token: str, scheduled: list[dict[str, object]]) -> None:
+    """Both apps answer the appointment before they are timed: the service its view, the reference its row."""
+    for view in scheduled:
+        served = request_json(f"{stack.api_url}/api/appointments/{view['id']}", token=token)
+        if served != view:
+            raise AssertionError(f"the service answered {served!r}, not the view it scheduled {view!r}")
+        stored = request_json(f"{reference_url}/api/appointments/{view['id']}")
+        if not isinstance(stored, dict) or stored.get("id") != view["id"]:
+            raise AssertionError(f"the reference answered {stored!r} for {view['id']}")
+
+
+@contextmanager
+def reference_app(stack: Stack, probe_id: str) -> Iterator[tuple[str, psutil.Process]]:
+    port = free_port()
+    dsn = stack.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    process = subprocess.Popen([sys.executable, "-m", "bench.reference_app", str(port), dsn])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError("the reference app exited during startup")
+            try:
+                request_json(f"{url}/api/appointments/{probe_id}")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield url, psutil.Process(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=20, help="seconds of each timed run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="timed runs of each app")
+    parser.add_argument(
+        "--profile", action="store_true", help=f"then one more service run under py-spy, into {PROFILES}"
+    )
+    args = parser.parse_args()
+
+    print(f"read path: {machine()}")
+    print(f"wrk -t{WRK_THREADS} -c{args.connections} -d{args.duration}s, {APPOINTMENTS} appointments in turn")
+    with running_stack("read_path") as stack:
+        token = stack.token(sub=AGENT, roles=[Role.AGENT.value], application_id=APPLICATION_ID)
+        scheduled = schedule_appointments(stack, token)
+        ids = [str(view["id"]) for view in scheduled]
+        with reference_app(stack, ids[0]) as (reference_url, reference_process):
+            check_answers(stack, reference_url, token, scheduled)
+            targets = (
+                Target("reference", reference_url, reference_process),
+                Target("service", stack.api_url, stack.child("api"), token),
+            )
+            for target in targets:
+                wrk(target, ids, seconds=WARM_UP_SECONDS, connections=args.connections)
+            runs: dict[str, list[WrkRun]] = {target.name: [] for target in targets}
+            for _ in range(args.rounds):
+                for target in targets:
+                    run = wrk(target, ids, seconds=args.duration, connections=args.connections)
+                    print(run.line())
+                    runs[target.name].append(run)
+            if args.profile:
+                service = targets[1]
+                with profiled({"api": service.process}, PROFILES):
+                    run = wrk(
+                        service, ids, seconds=args.duration, connections=args.connections, label="profiled"
+                    )
+                print(run.line(), "(not counted)")
+
+    if args.profile:
+        print_profiles(PROFILES)
+    failures = sum(run.failures for target_runs in runs.values() for run in target_runs)
+    medians = {
+        target: (
+            statistics.median(r.requests_per_second for r in target_runs),
+            statistics.median(r.p50 for r in target_runs),
+            statistics.median(r.p99 for r in target_runs),
+        )
+        for target, target_runs in runs.items()
+    }
+    print(f"median of {args.rounds} runs each:")
+    for target, (rps, p50, p99) in medians.items():
+        print(f"  {target:<9} {rps:8.0f} req/s  p50 {p50 * 1000:6.2f} ms  p99 {p99 * 1000:6.2f} ms")
+    ratio = medians["service"][0] / medians["reference"][0]
+    print(f"throughput ratio service/reference: {ratio:.2f} (target >= 0.75)")
+    if failures:
+        print(f"FAILED: {failures} requests were not answered 2xx")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
