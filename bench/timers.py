@@ -144,20 +144,19 @@ async def schedule_all(
     http: httpx.AsyncClient, starts: list[datetime], clients: int, sampler: MemorySampler
 ) -> tuple[dict[str, datetime], float]:
     """Schedule an appointment at each start; returns id -> start and the rate achieved."""
-    pending = list(reversed(starts))
-    keys = {start: str(uuid.uuid4()) for start in starts}
+    # One key per appointment: a request answered 503 ("may still apply") is safe to repeat.
+    pending = [(start, str(uuid.uuid4())) for start in reversed(starts)]
     created: dict[str, datetime] = {}
     failures: list[str] = []
 
     async def client() -> None:
         while pending:
-            start = pending.pop()
-            # One key per appointment: a request answered 503 ("may still apply") is safe to repeat.
+            start, key = pending.pop()
             response = await http.post(
-                "/api/appointments/", json=schedule_body(start), headers={"Idempotency-Key": keys[start]}
+                "/api/appointments/", json=schedule_body(start), headers={"Idempotency-Key": key}
             )
             if response.status_code != 200:
-                pending.append(start)  # tried again: every appointment must exist
+                pending.append((start, key))  # tried again: every appointment must exist
                 failures.append(f"{response.status_code} {response.text[:200]}")
                 continue
             created[response.json()["id"]] = start

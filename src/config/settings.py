@@ -24,7 +24,7 @@ class SettingsError(ValueError):
     """An environment variable holds a value the service cannot use."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, maximum: int = 65535) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -32,8 +32,8 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-    if not 0 <= value <= 65535:
-        raise SettingsError(f"{name} must be between 0 and 65535, got {value}")
+    if not 0 <= value <= maximum:
+        raise SettingsError(f"{name} must be between 0 and {maximum}, got {value}")
     return value
 
 
@@ -130,6 +130,9 @@ class Settings:
     log_level: str
     log_format: str
     worker_metrics_port: int | None
+    # Workflows a worker keeps in memory between their tasks: one that was dropped is replayed
+    # from its history on its next timer or change (CPU and a history fetch instead of memory).
+    worker_max_cached_workflows: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -179,6 +182,7 @@ class Settings:
             log_level=_log_level(env),
             log_format=_log_format(env),
             worker_metrics_port=_int(env, "WORKER_METRICS_PORT", 9464) or None,
+            worker_max_cached_workflows=_int(env, "WORKER_MAX_CACHED_WORKFLOWS", 1000, maximum=1_000_000),
         )
 
     @property

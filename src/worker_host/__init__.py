@@ -87,6 +87,7 @@ def build_worker(
         ],
         # Let in-flight activities finish on a graceful stop instead of waiting for retries.
         graceful_shutdown_timeout=timedelta(seconds=5),
+        max_cached_workflows=settings.worker_max_cached_workflows,
     )
 
 

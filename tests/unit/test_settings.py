@@ -73,6 +73,11 @@ def test_overrides(tmp_path: Path) -> None:
     assert settings.end_grace == timedelta(minutes=15)
 
 
+def test_the_worker_cache_holds_more_workflows_than_a_port_number() -> None:
+    assert Settings.from_env({}).worker_max_cached_workflows == 1000
+    assert Settings.from_env({"WORKER_MAX_CACHED_WORKFLOWS": "100000"}).worker_max_cached_workflows == 100_000
+
+
 def test_room_base_url_follows_http_port() -> None:
     assert Settings.from_env({"HTTP_PORT": "8080"}).room_base_url == "http://localhost:8080/rooms"
 
@@ -88,7 +93,13 @@ def test_empty_values_mean_unset() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("HTTP_PORT", "http"), ("SMTP_PORT", "-1"), ("TEMPORAL_PORT", "70000"), ("END_GRACE_MINUTES", "1h")],
+    [
+        ("HTTP_PORT", "http"),
+        ("SMTP_PORT", "-1"),
+        ("TEMPORAL_PORT", "70000"),
+        ("END_GRACE_MINUTES", "1h"),
+        ("WORKER_MAX_CACHED_WORKFLOWS", "2000000"),
+    ],
 )
 def test_invalid_integers_are_rejected(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
