@@ -28,6 +28,8 @@ import httpx
 import psutil
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
 
 from bench.load import cpu_seconds
 from bench.profiling import print_profiles, profiled
@@ -200,7 +202,8 @@ async def measure(
             print("  warning: scheduling ran into the minute the reminders fall due")
         sampler.label = f"{open_count} open, reminders due"
         await asyncio.sleep(max(0.0, (first_due - datetime.now(UTC)).total_seconds()))
-        processes = stack.processes()
+        # This process too: it is the SMTP server the reminders go to.
+        processes = {**stack.processes(), "bench": psutil.Process()}
         before = cpu_seconds(processes)
         with profiled(processes, PROFILES) if profile else nullcontext():
             await asyncio.sleep((due_at[-1] + LISTEN_AFTER - datetime.now(UTC)).total_seconds())
@@ -234,8 +237,27 @@ async def measure(
         f"worker peak RSS: {sampler.peak / 2**20:.0f} MiB (at: {sampler.peak_label}); "
         f"{open_count} open workflows"
     )
+    if lateness:
+        latest = max(
+            (a for a in reminders if a.appointment_id in due_by_id),
+            key=lambda a: a.at - due_by_id[a.appointment_id].timestamp(),
+        )
+        await print_timeline(stack, latest, due_by_id[latest.appointment_id])
     if profile:
         print_profiles(PROFILES)
+
+
+async def print_timeline(stack: Stack, arrival: Arrival, due: datetime) -> None:
+    """Where the latest reminder's time went: its workflow's events from the due time on."""
+    temporal = await Client.connect(stack.temporal_address)
+    history = await temporal.get_workflow_handle(f"appointment-{arrival.appointment_id}").fetch_history()
+    print(f"\nthe latest reminder ({arrival.appointment_id}), seconds after its due time:")
+    for event in history.events:
+        at = event.event_time.ToDatetime(tzinfo=UTC)
+        if at >= due - timedelta(seconds=1):
+            name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
+            print(f"  {(at - due).total_seconds():8.3f}  {name}")
+    print(f"  {arrival.at - due.timestamp():8.3f}  (message arrives at the SMTP server)")
 
 
 def main() -> None:
@@ -246,6 +268,9 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=2_000, help="of which have a reminder due in the minute")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients scheduling")
     parser.add_argument(
+        "--cache", type=int, help="the worker's WORKER_MAX_CACHED_WORKFLOWS (default: the service's default)"
+    )
+    parser.add_argument(
         "--profile", action="store_true", help=f"py-spy the stack in the due minute ({PROFILES})"
     )
     args = parser.parse_args()
@@ -254,6 +279,8 @@ def main() -> None:
     smtp.start()
     try:
         env = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port)}
+        if args.cache is not None:
+            env["WORKER_MAX_CACHED_WORKFLOWS"] = str(args.cache)
         with running_stack("timers", env=env) as stack:
             asyncio.run(measure(stack, clock, args.open, args.due, args.clients, args.profile))
     finally:

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
-from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.auth.middleware import JWTAuthenticationMiddleware
 from api.auth.tokens import TokenVerifier
+from api.codec_cors import CodecCors
 from api.controllers.applications import ApplicationSettingsController
 from api.controllers.appointments import AppointmentController
 from api.controllers.calendar import CalendarController
@@ -100,11 +100,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await engine.dispose()
 
+    verifier = TokenVerifier(settings.jwt_secret, audience=settings.jwt_audience, issuer=settings.jwt_issuer)
     state = State(
         {
-            "token_verifier": TokenVerifier(
-                settings.jwt_secret, audience=settings.jwt_audience, issuer=settings.jwt_issuer
-            ),
             "hasher": CodeHasher(settings.jwt_secret),
             "mailer": SmtpSender.from_settings(settings),
             "config": settings,
@@ -128,7 +126,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[connections],
         state=state,
         dependencies={name: _from_state(state, name) for name in DEPENDENCIES},
-        middleware=[DefineMiddleware(JWTAuthenticationMiddleware, exclude="^/schema"), ParameterGuard],
+        middleware=[
+            # Temporal UI calls the codec endpoint from the operator's browser.
+            DefineMiddleware(CodecCors, origins=settings.codec_cors_origins),
+            DefineMiddleware(JWTAuthenticationMiddleware, verifier=verifier, exclude_prefix="/schema"),
+            ParameterGuard,
+        ],
         # JSON bodies are checked (media type, UTF-8, duplicate keys, depth) before they are decoded.
         request_class=JsonRequest,
         # GET /metrics and per-request metrics and logs (src/api/metrics.py).
@@ -137,13 +140,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         exception_handlers=exception_handlers,
         request_max_body_size=MAX_BODY_BYTES,
-        # Temporal UI calls the codec endpoint from the operator's browser.
-        cors_config=CORSConfig(
-            allow_origins=list(settings.codec_cors_origins),
-            allow_methods=["POST", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "X-Namespace"],
-            allow_credentials=True,
-        ),
         openapi_config=OpenAPIConfig(
             title="Appointments API",
             version="1.0.0",

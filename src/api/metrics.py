@@ -26,7 +26,6 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.config.app import AppConfig
 from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
 from litestar.plugins import InitPluginProtocol
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import (
@@ -75,7 +74,7 @@ class HttpMetrics(InitPluginProtocol):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.route_handlers.append(self._endpoint())
         # First in the list: outermost, so that it also times the authentication middleware.
-        app_config.middleware.insert(0, _StartTimer())
+        app_config.middleware.insert(0, _StartTimer)
         app_config.before_send.append(self._on_send)
         return app_config
 
@@ -145,11 +144,16 @@ class HttpMetrics(InitPluginProtocol):
         return series
 
 
-class _StartTimer(ASGIMiddleware):
-    """Notes when a routed request starts; the send hook of `HttpMetrics` does the rest."""
+class _StartTimer:
+    """Notes when a routed request starts; the send hook of `HttpMetrics` does the rest.
 
-    scopes = (ScopeType.HTTP,)
+    A plain ASGI middleware: Litestar's `ASGIMiddleware` base checks scopes, paths and options
+    on every request before calling it, for a line of work."""
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        scope.setdefault("state", {})[_START_KEY] = time.perf_counter()
-        await next_app(scope, receive, send)
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP:
+            scope.setdefault("state", {})[_START_KEY] = time.perf_counter()
+        await self.app(scope, receive, send)

@@ -1,27 +1,25 @@
-"""Route guards: the roles the contract allows on each endpoint."""
+"""The roles the contract allows on each endpoint: `opt=requires(...)` on a route or controller,
+checked by the authentication middleware once the token is verified."""
 
 from __future__ import annotations
 
-from litestar.connection import ASGIConnection
+from collections.abc import Mapping
+from typing import Any
+
 from litestar.exceptions import PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
-from litestar.types import Guard
 
 from domain.access import Principal, Role
 
+ROLES = "roles"
 
-def requires(*roles: Role) -> Guard:
-    allowed = frozenset(roles)
 
-    # Async although it never awaits: Litestar runs a sync guard in a worker thread, a thread
-    # hop per request on every route.
-    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        # Litestar answers OPTIONS itself (Allow, CORS preflight) without authenticating: no data to guard.
-        if connection.scope.get("method") == "OPTIONS":
-            return
-        principal: Principal = connection.user
-        if not principal.has_any(allowed):
-            names = ", ".join(sorted(r.value for r in allowed))
-            raise PermissionDeniedException(f"this operation requires one of the roles {names}")
+def requires(*roles: Role) -> dict[str, Any]:
+    """The route `opt` that lets only principals holding one of `roles` in."""
+    return {ROLES: frozenset(roles)}
 
-    return guard
+
+def check_roles(opt: Mapping[str, Any], principal: Principal) -> None:
+    allowed: frozenset[Role] | None = opt.get(ROLES)
+    if allowed is not None and not principal.has_any(allowed):
+        names = ", ".join(sorted(r.value for r in allowed))
+        raise PermissionDeniedException(f"this operation requires one of the roles {names}")

@@ -1,23 +1,48 @@
-"""Bearer-token authentication for every route not marked `exclude_from_auth`."""
+"""Bearer-token authentication and the route's role rule, once per request.
+
+A plain ASGI middleware after routing: it reads the `Authorization` header straight from the
+scope and the roles from the route's `opt` (see `api.auth.guards.requires`). Litestar's
+authentication middleware and guards did the same through a connection object, a parsed header
+map and a copy of the route handler for every guard call, which together cost a tenth of the
+API's fastest read (docs/BENCHMARKS.md).
+"""
 
 from __future__ import annotations
 
-from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import ASGIApp, Receive, Scope, Send
 
+from api.auth.guards import check_roles
 from api.auth.tokens import InvalidToken, TokenVerifier
 
+# Litestar puts `exclude_from_auth=True` of a route decorator into the route's `opt`.
+EXCLUDE_FROM_AUTH = "exclude_from_auth"
 
-class JWTAuthenticationMiddleware(AbstractAuthenticationMiddleware):
-    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        verifier: TokenVerifier = connection.app.state.token_verifier
-        header = connection.headers.get("authorization", "")
+
+class JWTAuthenticationMiddleware:
+    def __init__(self, app: ASGIApp, verifier: TokenVerifier, exclude_prefix: str) -> None:
+        self.app = app
+        self.verifier = verifier
+        self.exclude_prefix = exclude_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # OPTIONS is answered by Litestar itself (Allow) or the codec's CORS preflight: no data.
+        if scope["type"] == "http" and scope["method"] != "OPTIONS":
+            opt = scope["route_handler"].opt
+            if not opt.get(EXCLUDE_FROM_AUTH) and not scope["path"].startswith(self.exclude_prefix):
+                principal, token = self._authenticate(scope)
+                check_roles(opt, principal)
+                scope["user"] = principal
+                scope["auth"] = token
+        await self.app(scope, receive, send)
+
+    def _authenticate(self, scope: Scope) -> tuple[object, str]:
+        header = next((v for k, v in scope["headers"] if k == b"authorization"), b"").decode("latin-1")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise NotAuthorizedException("a bearer token is required in the Authorization header")
         try:
-            principal = verifier.verify(token.strip())
+            return self.verifier.verify(token), token
         except InvalidToken as exc:
             raise NotAuthorizedException(f"invalid token: {exc}") from None
-        return AuthenticationResult(user=principal, auth=token)

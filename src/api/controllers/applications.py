@@ -31,7 +31,7 @@ class ApplicationSettingsController(Controller):
     path = "/api/applications/{application_id:str}/settings"
     tags = ["Applications"]
 
-    @get("/", guards=[requires(Role.ADMIN)], summary="Get an application's settings")
+    @get("/", opt=requires(Role.ADMIN), summary="Get an application's settings")
     async def get_settings(
         self,
         application_id: FromPath[str],
@@ -48,7 +48,7 @@ class ApplicationSettingsController(Controller):
 
     @put(
         "/",
-        guards=[requires(Role.ADMIN)],
+        opt=requires(Role.ADMIN),
         summary="Replace an application's settings",
         description=(
             "Notifications go out only while `notificationsActive` is on and the email service is "

@@ -44,7 +44,7 @@ class AppointmentController(Controller):
 
     @get(
         "/",
-        guards=[requires(AGENT, SUPERVISOR, CLIENT_SERVICE)],
+        opt=requires(AGENT, SUPERVISOR, CLIENT_SERVICE),
         summary="List appointments, filtered, sorted and paged",
         description="Supervisors may filter by organizerId; other roles see the appointments they organize.",
     )
@@ -93,7 +93,7 @@ class AppointmentController(Controller):
 
     @post(
         "/",
-        guards=[requires(AGENT, CLIENT_SERVICE)],
+        opt=requires(AGENT, CLIENT_SERVICE),
         status_code=HTTP_200_OK,
         summary="Schedule a new appointment",
     )
@@ -119,7 +119,7 @@ class AppointmentController(Controller):
 
     @put(
         "/",
-        guards=[requires(AGENT, SUPERVISOR, CLIENT_SERVICE)],
+        opt=requires(AGENT, SUPERVISOR, CLIENT_SERVICE),
         summary="Update title, notes and metadata of an appointment",
     )
     async def update(
@@ -134,7 +134,7 @@ class AppointmentController(Controller):
 
     @put(
         "/reschedule",
-        guards=[requires(AGENT, SUPERVISOR, CLIENT_SERVICE)],
+        opt=requires(AGENT, SUPERVISOR, CLIENT_SERVICE),
         summary="Reschedule an appointment (start, duration, time zone, locale)",
     )
     async def reschedule(
@@ -149,7 +149,7 @@ class AppointmentController(Controller):
 
     @get(
         "/{appointment_id:str}",
-        guards=[requires(AGENT, SUPERVISOR, CUSTOMER, CLIENT_SERVICE)],
+        opt=requires(AGENT, SUPERVISOR, CUSTOMER, CLIENT_SERVICE),
         summary="Get an appointment",
     )
     async def get_appointment(
@@ -167,7 +167,7 @@ class AppointmentController(Controller):
 
     @post(
         "/activate/{appointment_id:str}",
-        guards=[requires(CLIENT_SERVICE)],
+        opt=requires(CLIENT_SERVICE),
         status_code=HTTP_200_OK,
         summary="Activate an appointment: open its video room",
     )
@@ -182,7 +182,7 @@ class AppointmentController(Controller):
         )
         return RoomAccessView.of(room)
 
-    @put("/{appointment_id:str}/end", guards=[requires(AGENT)], summary="End the appointment's interaction")
+    @put("/{appointment_id:str}/end", opt=requires(AGENT), summary="End the appointment's interaction")
     async def end(
         self,
         appointment_id: FromPath[str],
@@ -194,7 +194,7 @@ class AppointmentController(Controller):
 
     @delete(
         "/{appointment_id:str}",
-        guards=[requires(AGENT, SUPERVISOR, CLIENT_SERVICE)],
+        opt=requires(AGENT, SUPERVISOR, CLIENT_SERVICE),
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete (cancel) an appointment",
     )

@@ -40,7 +40,7 @@ class NotificationController(Controller):
 
     @post(
         "/verify",
-        guards=[requires(Role.ADMIN)],
+        opt=requires(Role.ADMIN),
         status_code=HTTP_204_NO_CONTENT,
         summary="Start the email service verification: mail a 6-digit code",
         description=(
@@ -76,7 +76,7 @@ class NotificationController(Controller):
 
     @post(
         "/confirm",
-        guards=[requires(Role.ADMIN)],
+        opt=requires(Role.ADMIN),
         status_code=HTTP_204_NO_CONTENT,
         summary="Confirm the email service verification with the mailed code",
     )
@@ -103,7 +103,7 @@ class NotificationController(Controller):
 
     @post(
         "/test",
-        guards=[requires(Role.ADMIN)],
+        opt=requires(Role.ADMIN),
         status_code=HTTP_204_NO_CONTENT,
         summary="Send a template, rendered with sample data, to an address",
     )

