@@ -202,8 +202,7 @@ async def measure(
             print("  warning: scheduling ran into the minute the reminders fall due")
         sampler.label = f"{open_count} open, reminders due"
         await asyncio.sleep(max(0.0, (first_due - datetime.now(UTC)).total_seconds()))
-        # This process too: it is the SMTP server the reminders go to.
-        processes = {**stack.processes(), "bench": psutil.Process()}
+        processes = stack.processes()
         before = cpu_seconds(processes)
         with profiled(processes, PROFILES) if profile else nullcontext():
             await asyncio.sleep((due_at[-1] + LISTEN_AFTER - datetime.now(UTC)).total_seconds())

@@ -24,7 +24,7 @@ class SettingsError(ValueError):
     """An environment variable holds a value the service cannot use."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int, maximum: int = 65535) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, maximum: int = 65535, minimum: int = 0) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -32,8 +32,8 @@ def _int(env: Mapping[str, str], name: str, default: int, maximum: int = 65535) 
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-    if not 0 <= value <= maximum:
-        raise SettingsError(f"{name} must be between 0 and {maximum}, got {value}")
+    if not minimum <= value <= maximum:
+        raise SettingsError(f"{name} must be between {minimum} and {maximum}, got {value}")
     return value
 
 
@@ -133,6 +133,9 @@ class Settings:
     # Workflows a worker keeps in memory between their tasks: one that was dropped is replayed
     # from its history on its next timer or change (CPU and a history fetch instead of memory).
     worker_max_cached_workflows: int
+    # Workflow tasks a worker runs at once. Each runs in a thread that competes for the GIL with
+    # the event loop running the activities: a few keep both moving (docs/BENCHMARKS.md).
+    worker_max_concurrent_workflow_tasks: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -183,6 +186,9 @@ class Settings:
             log_format=_log_format(env),
             worker_metrics_port=_int(env, "WORKER_METRICS_PORT", 9464) or None,
             worker_max_cached_workflows=_int(env, "WORKER_MAX_CACHED_WORKFLOWS", 1000, maximum=1_000_000),
+            worker_max_concurrent_workflow_tasks=_int(
+                env, "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", 4, maximum=10_000, minimum=1
+            ),
         )
 
     @property

@@ -12,6 +12,7 @@ import inspect
 import logging
 import py_compile
 import signal
+import sys
 from contextlib import AsyncExitStack
 from datetime import timedelta
 
@@ -35,6 +36,12 @@ from temporal_access.runtime import worker_runtime
 from workflows.appointment import AppointmentWorkflow
 
 log = logging.getLogger("worker")
+
+# Workflow tasks run in threads while activities and polls run on the event loop, and all take
+# turns holding the GIL. By default a thread keeps it for 5 ms before a waiting one may take it,
+# which under load stretched each await of an email's activity to tens of milliseconds; a tenth
+# of that keeps reminders on time (docs/BENCHMARKS.md, timers at scale).
+GIL_SWITCH_INTERVAL = 0.0005
 
 
 async def connect_temporal(settings: Settings) -> Client:
@@ -88,6 +95,7 @@ def build_worker(
         # Let in-flight activities finish on a graceful stop instead of waiting for retries.
         graceful_shutdown_timeout=timedelta(seconds=5),
         max_cached_workflows=settings.worker_max_cached_workflows,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
     )
 
 
@@ -112,6 +120,7 @@ async def main() -> None:
 
 def run() -> None:
     """Configure logging and run the worker until SIGINT or SIGTERM."""
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     settings = load_settings()
     configure_logging(settings.log_level, json=settings.log_format == "json")
     asyncio.run(main())

@@ -73,8 +73,9 @@ def test_overrides(tmp_path: Path) -> None:
     assert settings.end_grace == timedelta(minutes=15)
 
 
-def test_the_worker_cache_holds_more_workflows_than_a_port_number() -> None:
+def test_worker_tuning_defaults_and_ranges() -> None:
     assert Settings.from_env({}).worker_max_cached_workflows == 1000
+    assert Settings.from_env({}).worker_max_concurrent_workflow_tasks == 4
     assert Settings.from_env({"WORKER_MAX_CACHED_WORKFLOWS": "100000"}).worker_max_cached_workflows == 100_000
 
 
@@ -99,6 +100,7 @@ def test_empty_values_mean_unset() -> None:
         ("TEMPORAL_PORT", "70000"),
         ("END_GRACE_MINUTES", "1h"),
         ("WORKER_MAX_CACHED_WORKFLOWS", "2000000"),
+        ("WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "0"),
     ],
 )
 def test_invalid_integers_are_rejected(name: str, value: str) -> None:
