@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import psutil
 
 from api.auth.tokens import mint_token
@@ -65,6 +66,15 @@ class Stack:
 
     def token(self, *, sub: str, roles: list[str], application_id: str) -> str:
         return mint_token(JWT_SECRET, sub=sub, roles=roles, application_id=application_id)
+
+    def client(self, token: str, connections: int) -> httpx.AsyncClient:
+        """An HTTP client of the API sending `token`, with up to `connections` connections."""
+        return httpx.AsyncClient(
+            base_url=self.api_url,
+            headers={"Authorization": f"Bearer {token}"},
+            limits=httpx.Limits(max_connections=connections),
+            timeout=30,
+        )
 
     def child(self, marker: str) -> psutil.Process:
         """The stack's process with an argument `marker` or ending in it (`worker.py`, `api`, ...)."""

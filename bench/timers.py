@@ -178,12 +178,7 @@ async def measure(
     sampler = MemorySampler(worker)
     sampler.start()
     agent = stack.token(sub="agent-1", roles=["ROLE_AGENT"], application_id=APPLICATION)
-    async with httpx.AsyncClient(
-        base_url=stack.api_url,
-        headers={"Authorization": f"Bearer {agent}"},
-        limits=httpx.Limits(max_connections=clients),
-        timeout=30,
-    ) as http:
+    async with stack.client(agent, clients) as http:
         await configure(http, stack, clock)
         week = datetime.now(UTC).replace(microsecond=0) + timedelta(days=7)
         waiting = [week + timedelta(minutes=i % 5000) for i in range(open_count - due_count)]

@@ -21,7 +21,6 @@ import uuid
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import psutil
 from temporalio.client import Client
 
@@ -73,12 +72,7 @@ async def measure(
             "worker": psutil.Process(reference_worker.pid),
         }
 
-        async with httpx.AsyncClient(
-            base_url=stack.api_url,
-            headers={"Authorization": f"Bearer {token}"},
-            limits=httpx.Limits(max_connections=clients),
-            timeout=30,
-        ) as http:
+        async with stack.client(token, clients) as http:
 
             async def service() -> None:
                 response = await http.post("/api/appointments/", json=body)
