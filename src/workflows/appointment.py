@@ -523,15 +523,8 @@ class AppointmentWorkflow:
 
     async def _database_call(self, activity: str, arg: object, *, result_type: Any = None) -> Any:
         """A short read-model call, retried until the database answers."""
-        if self._local_database_calls:
-            return await workflow.execute_local_activity(
-                activity,
-                arg,
-                result_type=result_type,
-                start_to_close_timeout=_DATABASE_CALL_TIMEOUT,
-                retry_policy=_PROJECTION_RETRY,
-            )
-        return await workflow.execute_activity(
+        execute = workflow.execute_local_activity if self._local_database_calls else workflow.execute_activity
+        return await execute(
             activity,
             arg,
             result_type=result_type,

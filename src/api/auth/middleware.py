@@ -14,6 +14,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from api.auth.guards import check_roles
 from api.auth.tokens import InvalidToken, TokenVerifier
+from domain.access import Principal
 
 # Litestar puts `exclude_from_auth=True` of a route decorator into the route's `opt`.
 EXCLUDE_FROM_AUTH = "exclude_from_auth"
@@ -36,7 +37,7 @@ class JWTAuthenticationMiddleware:
                 scope["auth"] = token
         await self.app(scope, receive, send)
 
-    def _authenticate(self, scope: Scope) -> tuple[object, str]:
+    def _authenticate(self, scope: Scope) -> tuple[Principal, str]:
         header = next((v for k, v in scope["headers"] if k == b"authorization"), b"").decode("latin-1")
         scheme, _, token = header.partition(" ")
         token = token.strip()
