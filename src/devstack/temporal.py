@@ -48,10 +48,18 @@ def temporal_binary() -> Path:
     return Path(found)
 
 
-# Server settings besides the dev server's defaults (docs/BENCHMARKS.md): an activity that a
-# workflow task schedules comes back in the answer to that task's completion, instead of waiting
-# to be matched to a poll (a reminder's email goes out one round trip sooner).
-DYNAMIC_CONFIG = {"system.enableActivityEagerExecution": "true"}
+# Server settings besides the dev server's defaults (docs/BENCHMARKS.md):
+# - an activity that a workflow task schedules comes back in the answer to that task's
+#   completion, instead of waiting to be matched to a poll (a reminder's email goes out one round
+#   trip sooner);
+# - one partition per task queue instead of four: partitions spread a queue over the matching
+#   hosts of a cluster; on this one server they only made a task wait for a poll that had gone
+#   to another partition (the slowest new appointments took seconds).
+DYNAMIC_CONFIG = {
+    "system.enableActivityEagerExecution": "true",
+    "matching.numTaskqueueReadPartitions": "1",
+    "matching.numTaskqueueWritePartitions": "1",
+}
 # SQLite in write-ahead-log mode, synced at checkpoints: a transaction no longer waits for two
 # fsyncs of a rollback journal. A crash of the server (or of `make run`) loses nothing; a crash
 # of the machine itself may lose the last transactions, never the file.
