@@ -136,6 +136,12 @@ class Settings:
     # Workflow tasks a worker runs at once. Each runs in a thread that competes for the GIL with
     # the event loop running the activities: a few keep both moving (docs/BENCHMARKS.md).
     worker_max_concurrent_workflow_tasks: int
+    # Run workflows in the SDK's sandbox, which re-imports the workflow module for every workflow
+    # and checks each call for non-determinism. Off by default: the test suite runs every
+    # workflow in the sandbox and replays every stored history both ways, which catches what the
+    # sandbox would, and the sandbox cost the worker most of its throughput and memory
+    # (docs/decisions.md, docs/BENCHMARKS.md).
+    worker_workflow_sandbox: bool
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -187,8 +193,9 @@ class Settings:
             worker_metrics_port=_int(env, "WORKER_METRICS_PORT", 9464) or None,
             worker_max_cached_workflows=_int(env, "WORKER_MAX_CACHED_WORKFLOWS", 1000, maximum=1_000_000),
             worker_max_concurrent_workflow_tasks=_int(
-                env, "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", 4, maximum=10_000, minimum=1
+                env, "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", 8, maximum=10_000, minimum=2
             ),
+            worker_workflow_sandbox=_flag(env, "WORKER_WORKFLOW_SANDBOX"),
         )
 
     @property

@@ -18,7 +18,13 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import (
+    PollerBehaviorSimpleMaximum,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkflowRunner,
+)
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.notifications import NotificationActivities
 from activities.projection import ProjectionActivities
@@ -42,6 +48,11 @@ log = logging.getLogger("worker")
 # which under load stretched each await of an email's activity to tens of milliseconds; a tenth
 # of that keeps reminders on time (docs/BENCHMARKS.md, timers at scale).
 GIL_SWITCH_INTERVAL = 0.0005
+# Half the workflow-task polls wait on the task queue itself, where new appointments arrive
+# (update-with-start, at the API's pace), half on this worker's sticky queue, where the timers
+# and changes of the workflows it holds arrive. The SDK's default gives the first a single poll,
+# so that every new appointment waited for the one before it (docs/BENCHMARKS.md, write path).
+NONSTICKY_POLL_SHARE = 0.5
 
 
 async def connect_temporal(settings: Settings) -> Client:
@@ -52,10 +63,11 @@ async def connect_temporal(settings: Settings) -> Client:
 def cache_workflow_bytecode() -> None:
     """Write the workflow module's bytecode next to its source.
 
-    The sandbox imports the workflow module afresh for every workflow it starts or replays; where
-    bytecode is not written on import (PYTHONDONTWRITEBYTECODE, a fresh checkout) each of those
-    imports would compile the source again, which was half of that cost (docs/BENCHMARKS.md).
-    An installed package already has its bytecode; a read-only tree only loses the saving.
+    The sandbox (WORKER_WORKFLOW_SANDBOX) imports the workflow module afresh for every workflow
+    it starts or replays; where bytecode is not written on import (PYTHONDONTWRITEBYTECODE, a
+    fresh checkout) each of those imports would compile the source again, which was half of that
+    cost (docs/BENCHMARKS.md). An installed package already has its bytecode; a read-only tree
+    only loses the saving.
     """
     source = inspect.getsourcefile(AppointmentWorkflow)
     if source is None:
@@ -66,10 +78,15 @@ def cache_workflow_bytecode() -> None:
         log.warning("could not cache the bytecode of %s: %s", source, error)
 
 
+def workflow_runner(sandboxed: bool) -> WorkflowRunner:
+    return SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner()
+
+
 def build_worker(
     client: Client, settings: Settings, engine: AsyncEngine, *, task_queue: str | None = None
 ) -> Worker:
-    cache_workflow_bytecode()
+    if settings.worker_workflow_sandbox:
+        cache_workflow_bytecode()
     store = AppointmentStore(engine)
     projection = ProjectionActivities(store)
     rooms = RoomActivities(settings.room_base_url)
@@ -96,6 +113,12 @@ def build_worker(
         graceful_shutdown_timeout=timedelta(seconds=5),
         max_cached_workflows=settings.worker_max_cached_workflows,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        # One poll per slot: a poll holds a slot while it waits, so more would only queue.
+        workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(
+            settings.worker_max_concurrent_workflow_tasks
+        ),
+        nonsticky_to_sticky_poll_ratio=NONSTICKY_POLL_SHARE,
+        workflow_runner=workflow_runner(settings.worker_workflow_sandbox),
     )
 
 

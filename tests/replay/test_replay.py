@@ -13,6 +13,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from tests.support.stack import service_data_converter
+from worker_host import workflow_runner
 from workflows.appointment import AppointmentWorkflow
 
 HISTORIES = {
@@ -36,10 +37,15 @@ def test_there_are_histories_to_replay() -> None:
     }
 
 
+# In the sandbox (which would also catch a non-deterministic call) and without it, as the
+# worker runs by default (WORKER_WORKFLOW_SANDBOX).
+@pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])
 @pytest.mark.parametrize("name", list(HISTORIES))
-async def test_history_replays_without_nondeterminism(name: str) -> None:
+async def test_history_replays_without_nondeterminism(name: str, sandboxed: bool) -> None:
     history = WorkflowHistory.from_json(f"replay-{name}", json.loads(HISTORIES[name]))
     result = await Replayer(
-        workflows=[AppointmentWorkflow], data_converter=service_data_converter()
+        workflows=[AppointmentWorkflow],
+        data_converter=service_data_converter(),
+        workflow_runner=workflow_runner(sandboxed),
     ).replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

@@ -75,7 +75,9 @@ def test_overrides(tmp_path: Path) -> None:
 
 def test_worker_tuning_defaults_and_ranges() -> None:
     assert Settings.from_env({}).worker_max_cached_workflows == 1000
-    assert Settings.from_env({}).worker_max_concurrent_workflow_tasks == 4
+    assert Settings.from_env({}).worker_max_concurrent_workflow_tasks == 8
+    assert Settings.from_env({}).worker_workflow_sandbox is False
+    assert Settings.from_env({"WORKER_WORKFLOW_SANDBOX": "true"}).worker_workflow_sandbox is True
     assert Settings.from_env({"WORKER_MAX_CACHED_WORKFLOWS": "100000"}).worker_max_cached_workflows == 100_000
 
 
@@ -100,7 +102,7 @@ def test_empty_values_mean_unset() -> None:
         ("TEMPORAL_PORT", "70000"),
         ("END_GRACE_MINUTES", "1h"),
         ("WORKER_MAX_CACHED_WORKFLOWS", "2000000"),
-        ("WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "0"),
+        ("WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "1"),
     ],
 )
 def test_invalid_integers_are_rejected(name: str, value: str) -> None:

@@ -38,6 +38,9 @@ async def worker(
             "ROOM_BASE_URL": "https://rooms.example.test",
             "SMTP_PORT": str(mail_sink.port),
             "PUBLIC_BASE_URL": "https://api.example.test",
+            # Production runs without the sandbox (WORKER_WORKFLOW_SANDBOX); every workflow test
+            # runs in it, so that a non-deterministic call in workflow code fails here.
+            "WORKER_WORKFLOW_SANDBOX": "true",
         }
     )
     async with build_worker(time_env.client, settings, engine, task_queue=task_queue) as running:
