@@ -21,10 +21,11 @@ from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 
+from api.app import API_POOL_SIZE
 from storage.appointments import GET_DOC
 
-# As many connections as the service's engine may open (pool_size 10, max_overflow 10).
-POOL_SIZE = 20
+# As many connections as the service's API may open.
+POOL_SIZE = API_POOL_SIZE
 
 
 def create_app(dsn: str) -> Litestar:

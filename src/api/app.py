@@ -46,6 +46,11 @@ from temporal_access.client import codec_for
 from temporal_access.client import connect as connect_temporal
 
 MAX_BODY_BYTES = 256 * 1024
+# Database connections of the API process: enough that a request seldom waits for one. A request
+# waiting on SQLAlchemy's pool costs a task and a timer of its own, which at 32 concurrent reads
+# and 20 connections cost the read path a few percent of its throughput and a quarter of its p99
+# (docs/BENCHMARKS.md). The worker keeps the default.
+API_POOL_SIZE = 40
 # What handlers may ask for by name, each an entry of the app's state.
 DEPENDENCIES = (
     "engine",
@@ -77,7 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def connections(app: Litestar) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, pool_size=API_POOL_SIZE)
         # Lazy: the API comes up (and /health says why it is not ready) even while Temporal is down.
         temporal = await connect_temporal(settings, lazy=True)
         store = AppointmentStore(engine)

@@ -176,7 +176,9 @@ class ParameterGuard:
                     _check_parameter(name, value)
             counts: dict[str, int] = {}
             raw_query = scope.get("query_string", b"").decode("utf-8", errors="replace")
-            for name, value in parse_qsl(raw_query, keep_blank_values=True, errors="replace"):
+            for name, value in (
+                parse_qsl(raw_query, keep_blank_values=True, errors="replace") if raw_query else ()
+            ):
                 _check_parameter(name, value)
                 counts[name] = counts.get(name, 0) + value.count(",") + 1
                 if counts[name] > MAX_PARAMETER_VALUES:

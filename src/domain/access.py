@@ -52,8 +52,11 @@ def check_access(principal: Principal, appointment: Appointment) -> None:
     raise forbidden("this appointment is neither organized by nor shared with the caller")
 
 
+_CUSTOMER_ONLY = frozenset({Role.CUSTOMER})
+_ALL_TYPES = frozenset(ParticipantType)
+_CUSTOMER_SIDE = frozenset({ParticipantType.CUSTOMER})
+
+
 def visible_participant_types(principal: Principal) -> frozenset[ParticipantType]:
     """Customers see only the customer side of an appointment."""
-    if principal.roles == {Role.CUSTOMER}:
-        return frozenset({ParticipantType.CUSTOMER})
-    return frozenset(ParticipantType)
+    return _CUSTOMER_SIDE if principal.roles == _CUSTOMER_ONLY else _ALL_TYPES

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import lru_cache
 
 from domain.errors import shown
 
@@ -49,6 +50,8 @@ def parse_positive_duration(raw: str) -> timedelta:
     return value
 
 
+# Every view of an appointment formats its duration, and appointments share a few durations.
+@lru_cache(maxsize=1024)
 def format_duration(value: timedelta) -> str:
     """Canonical form: `PT5M`, `PT1H30M`, `P1DT2H`, `PT0S`; sub-second parts are kept."""
     if value < timedelta(0):

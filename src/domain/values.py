@@ -17,6 +17,7 @@ from domain.errors import invalid, shown
 # A video call longer than a day is almost certainly a unit mistake (P1D for PT1H).
 MAX_DURATION = timedelta(days=1)
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 
 
@@ -67,6 +68,9 @@ def parse_locale(field: str, raw: str) -> str:
 
 def parse_uuid(field: str, raw: str) -> str:
     """Appointment ids are UUIDs; anything else is a malformed request, not a missing one."""
+    if _CANONICAL_UUID.fullmatch(raw):
+        # Already the canonical form that ids are returned in: the common case, on every read.
+        return raw
     try:
         return str(uuid.UUID(unquote(raw)))
     except ValueError:

@@ -44,7 +44,13 @@ async def test_schedule_returns_the_appointment_with_organizer_and_participants(
     # A read right after the write sees it.
     fetched = await http.get(f"/api/appointments/{created['id']}", headers=agent)
     assert fetched.status_code == 200
+    assert fetched.headers["content-type"] == "application/json"
+    assert fetched.headers["content-length"] == str(len(fetched.content))
     assert fetched.json() == created
+    # An id in another case or percent-encoded is the same appointment.
+    for spelling in (created["id"].upper(), created["id"].replace("-", "%2D", 1)):
+        again = await http.get(f"/api/appointments/{spelling}", headers=agent)
+        assert again.status_code == 200 and again.json() == created
 
 
 async def test_contract_examples_with_quoted_values_are_accepted(
@@ -195,4 +201,7 @@ async def test_health_and_openapi(http: httpx.AsyncClient) -> None:
     ):
         assert path in schema["paths"], sorted(schema["paths"])
     assert "jwtBearerToken" in schema["components"]["securitySchemes"]
+    # The read answers bytes it encoded itself (api.encoded_response); its body is still documented.
+    read = schema["paths"]["/api/appointments/{appointment_id}"]["get"]["responses"]["200"]
+    assert read["content"]["application/json"]["schema"]["$ref"].endswith("/AppointmentView"), read
     assert (await http.get("/schema/swagger")).status_code == 200

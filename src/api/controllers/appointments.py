@@ -17,6 +17,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from api import query_params
 from api.auth.guards import requires
+from api.encoded_response import EncodedJson, documented_body
 from api.idempotency import IdempotencyKey, key_id
 from api.schemas import (
     AppointmentsPage,
@@ -151,19 +152,22 @@ class AppointmentController(Controller):
         "/{appointment_id:str}",
         opt=requires(AGENT, SUPERVISOR, CUSTOMER, CLIENT_SERVICE),
         summary="Get an appointment",
+        responses=documented_body(AppointmentView, "The appointment as the caller may see it"),
     )
     async def get_appointment(
         self,
         appointment_id: FromPath[str],
         request: Request[Principal, str, object],
-        store: NamedDependency[AppointmentStore],
-    ) -> AppointmentView:
+    ) -> EncodedJson:
         principal = request.user
+        # Read from the app's state rather than injected: resolving a dependency cost this, the
+        # API's hottest read, a twentieth of its time (docs/BENCHMARKS.md).
+        store: AppointmentStore = request.app.state.store
         appointment = await store.get(values.parse_uuid("id", appointment_id))
         if appointment is None:
             raise not_found()
         check_access(principal, appointment)
-        return present(appointment, principal)
+        return EncodedJson(present(appointment, principal))
 
     @post(
         "/activate/{appointment_id:str}",
