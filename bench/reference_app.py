@@ -21,11 +21,10 @@ from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 
-from api.app import API_POOL_SIZE
 from storage.appointments import GET_DOC
 
-# As many connections as the service's API may open.
-POOL_SIZE = API_POOL_SIZE
+# As many connections as the service's pool for this read (storage.database.create_read_pool).
+POOL_SIZE = 20
 
 
 def create_app(dsn: str) -> Litestar:

@@ -38,7 +38,7 @@ from domain.otp import CodeHasher
 from mail.sender import SmtpSender
 from storage.applications import ApplicationStore
 from storage.appointments import AppointmentStore
-from storage.database import create_engine
+from storage.database import create_engine, create_read_pool
 from storage.otps import OtpStore
 from storage.queries import AppointmentQueries
 from storage.webhooks import WebhookStore
@@ -46,11 +46,6 @@ from temporal_access.client import codec_for
 from temporal_access.client import connect as connect_temporal
 
 MAX_BODY_BYTES = 256 * 1024
-# Database connections of the API process: enough that a request seldom waits for one. A request
-# waiting on SQLAlchemy's pool costs a task and a timer of its own, which at 32 concurrent reads
-# and 20 connections cost the read path a few percent of its throughput and a quarter of its p99
-# (docs/BENCHMARKS.md). The worker keeps the default.
-API_POOL_SIZE = 40
 # What handlers may ask for by name, each an entry of the app's state.
 DEPENDENCIES = (
     "engine",
@@ -82,10 +77,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def connections(app: Litestar) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url, pool_size=API_POOL_SIZE)
+        engine = create_engine(settings.database_url)
+        reads = await create_read_pool(settings.database_url)
         # Lazy: the API comes up (and /health says why it is not ready) even while Temporal is down.
         temporal = await connect_temporal(settings, lazy=True)
-        store = AppointmentStore(engine)
+        store = AppointmentStore(engine, reads=reads)
         app.state.engine = engine
         app.state.temporal = temporal
         app.state.store = store
@@ -103,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
+            await reads.close()
             await engine.dispose()
 
     verifier = TokenVerifier(settings.jwt_secret, audience=settings.jwt_audience, issuer=settings.jwt_issuer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import asyncpg
 import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -46,8 +47,10 @@ def parse_id(raw: str) -> uuid.UUID | None:
 
 
 class AppointmentStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, reads: asyncpg.Pool | None = None) -> None:
+        """`reads`: a pool of bare connections for `get` (the API's, `create_read_pool`)."""
         self._engine = engine
+        self._reads = reads
 
     async def project(self, appointment: Appointment, *, force: bool = False) -> bool:
         """Write this version unless a newer one is already there; True when written.
@@ -94,16 +97,19 @@ class AppointmentStore:
         key = parse_id(appointment_id)
         if key is None:
             return None
-        # The API's hottest read, so the pool's connection is used bare: a SQLAlchemy Connection
-        # around it costs as much CPU as the query, and would wrap the select in BEGIN and
-        # ROLLBACK, three round trips where the driver's fetch is one.
+        doc = await (self._reads.fetchval(GET_DOC, key) if self._reads else self._fetch_doc(key))
+        return None if doc is None else msgspec.json.decode(doc, type=Appointment)
+
+    async def _fetch_doc(self, key: uuid.UUID) -> str | None:
+        # The engine's connection used bare: a SQLAlchemy Connection around it costs as much CPU
+        # as the query, and would wrap the select in BEGIN and ROLLBACK, three round trips where
+        # the driver's fetch is one.
         connection = await self._engine.raw_connection()
         try:
-            doc = await connection.driver_connection.fetchval(GET_DOC, key)
+            return await connection.driver_connection.fetchval(GET_DOC, key)
         finally:
             # Returning the connection runs SQLAlchemy's sync code, which may await the driver.
             await greenlet_spawn(connection.close)
-        return None if doc is None else msgspec.json.decode(doc, type=Appointment)
 
     async def version(self, appointment_id: str) -> int | None:
         key = parse_id(appointment_id)

@@ -1,11 +1,17 @@
-"""Engine construction: one pool per process."""
+"""Engine construction: one pool per process, and the API's pool of bare connections for reads."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event, exc
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+# As for the engine: fail fast when the database is away, so callers can answer 503.
+_CONNECT_TIMEOUT = 5
+_COMMAND_TIMEOUT = 10
 
 
 def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
@@ -21,8 +27,8 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=0,
         # Fail fast when the database is away, so callers can answer 503 instead of hanging.
-        pool_timeout=5,
-        connect_args={"timeout": 5, "command_timeout": 10},
+        pool_timeout=_CONNECT_TIMEOUT,
+        connect_args={"timeout": _CONNECT_TIMEOUT, "command_timeout": _COMMAND_TIMEOUT},
     )
     event.listen(engine.sync_engine, "checkout", _drop_closed)
     return engine
@@ -38,3 +44,27 @@ def _drop_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     """
     if dbapi_connection.driver_connection.is_closed():
         raise exc.DisconnectionError("the server closed this connection")
+
+
+async def create_read_pool(url: str, *, size: int = 20) -> asyncpg.Pool:
+    """Bare driver connections for single-statement reads (`AppointmentStore.get` in the API).
+
+    A connection of the engine's pool costs a greenlet switch to check it out and another to
+    return it, and asyncpg's own pool resets each connection it takes back, a round trip: on the
+    API's hottest read, a sixth of its CPU (docs/BENCHMARKS.md). These connections only ever run
+    one SELECT outside a transaction and never change their session, so there is nothing to
+    reset. They are opened on first use, so the API starts while the database is away; one the
+    server has closed is replaced when it is next acquired.
+    """
+    return await asyncpg.create_pool(
+        make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
+        min_size=0,
+        max_size=size,
+        timeout=_CONNECT_TIMEOUT,
+        command_timeout=_COMMAND_TIMEOUT,
+        reset=_nothing_to_reset,
+    )
+
+
+async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
+    return None
