@@ -29,6 +29,7 @@ from bench.load import Run, closed_loop
 from bench.profiling import print_profiles, profiled
 from bench.report import machine, percentile
 from bench.stack import BENCH_DATA, PROJECT_ROOT, Stack, running_stack
+from bench.worker_metrics import between, scrape
 
 APPLICATION = "bench-write"
 PROFILES = BENCH_DATA / "profiles" / "write_path"
@@ -101,6 +102,7 @@ async def measure(
                     )
                 )
                 print(references[-1].line(), flush=True)
+                metrics_before = scrape(stack.settings.worker_metrics_port)
                 with profiled(processes, PROFILES) if profile else nullcontext():
                     services.append(
                         await closed_loop(
@@ -108,6 +110,7 @@ async def measure(
                         )
                     )
                 print(services[-1].line(), flush=True)
+                print("           " + between(metrics_before, scrape(stack.settings.worker_metrics_port)))
             return references, services
     finally:
         reference_worker.terminate()
