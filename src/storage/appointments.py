@@ -8,9 +8,9 @@ import asyncpg
 import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.util.concurrency import greenlet_spawn
 
 from domain.model import Appointment
+from storage.database import driver_connection
 
 _UPSERT = text(
     """
@@ -101,15 +101,8 @@ class AppointmentStore:
         return None if doc is None else msgspec.json.decode(doc, type=Appointment)
 
     async def _fetch_doc(self, key: uuid.UUID) -> str | None:
-        # The engine's connection used bare: a SQLAlchemy Connection around it costs as much CPU
-        # as the query, and would wrap the select in BEGIN and ROLLBACK, three round trips where
-        # the driver's fetch is one.
-        connection = await self._engine.raw_connection()
-        try:
-            return await connection.driver_connection.fetchval(GET_DOC, key)
-        finally:
-            # Returning the connection runs SQLAlchemy's sync code, which may await the driver.
-            await greenlet_spawn(connection.close)
+        async with driver_connection(self._engine) as connection:
+            return await connection.fetchval(GET_DOC, key)
 
     async def version(self, appointment_id: str) -> int | None:
         key = parse_id(appointment_id)

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.model import Appointment, Status
+from storage.database import fetch_records
 from storage.tables import AppointmentRow
 
 # Spelled out rather than bound, so the planner can match the partial GiST index at plan time.
@@ -154,9 +155,10 @@ class AppointmentQueries:
 
     async def count_slots(self, application_id: str, start: datetime, end: datetime) -> list[Slot]:
         """Open appointments starting in `[start, end)`, grouped by their slot."""
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(slots_statement(application_id, start, end))).all()
-        return [Slot(s, e, timedelta(seconds=d), tz, n) for s, e, d, tz, n in rows]
+        # Thousands of rows for the longest windows: SQLAlchemy's rows around asyncpg's records
+        # cost as much as the query (docs/BENCHMARKS.md).
+        records = await fetch_records(self._engine, slots_statement(application_id, start, end))
+        return [Slot(s, e, timedelta(seconds=d), tz, n) for s, e, d, tz, n in records]
 
     async def count_overlapping(self, application_id: str, start: datetime, end: datetime) -> int:
         """Open appointments whose `[start, end)` intersects the given one; touching ends do not."""
