@@ -18,6 +18,11 @@ from devstack.smtp_sink import SmtpSink
 from tests.support.stack import register_search_attributes, service_data_converter, temporal_test_server
 from worker import build_worker
 
+# Production runs without the sandbox (WORKER_WORKFLOW_SANDBOX); the workflow tests run in it, so
+# that a non-deterministic call in workflow code fails here (the worker-metrics test excepted: it
+# runs the worker as production does).
+SANDBOXED = {"WORKER_WORKFLOW_SANDBOX": "true"}
+
 
 @pytest.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
@@ -38,9 +43,7 @@ async def worker(
             "ROOM_BASE_URL": "https://rooms.example.test",
             "SMTP_PORT": str(mail_sink.port),
             "PUBLIC_BASE_URL": "https://api.example.test",
-            # Production runs without the sandbox (WORKER_WORKFLOW_SANDBOX); every workflow test
-            # runs in it, so that a non-deterministic call in workflow code fails here.
-            "WORKER_WORKFLOW_SANDBOX": "true",
+            **SANDBOXED,
         }
     )
     async with build_worker(time_env.client, settings, engine, task_queue=task_queue) as running:

@@ -21,6 +21,7 @@ from domain.model import WorkflowPolicy
 from storage.appointments import AppointmentStore
 from tests.support.factories import new_appointment, principal
 from tests.support.stack import service_data_converter, temporal_cli
+from tests.workflows.conftest import SANDBOXED
 from worker import build_worker
 from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
 from workflows.search import ALL_KEYS
@@ -42,7 +43,7 @@ async def test_state_survives_continue_as_new(eager_server: WorkflowEnvironment,
     task_queue = f"can-{uuid.uuid4()}"
     agent = principal(Role.AGENT)
     appointment = new_appointment(agent)
-    async with build_worker(eager_server.client, Settings.from_env({}), engine, task_queue=task_queue):
+    async with build_worker(eager_server.client, Settings.from_env(SANDBOXED), engine, task_queue=task_queue):
         handle = await eager_server.client.start_workflow(
             AppointmentWorkflow.run,
             AppointmentInput(appointment=appointment, policy=WorkflowPolicy(end_grace=timedelta(minutes=5))),

@@ -23,6 +23,7 @@ from mail.sender import MailDeliveryError, SmtpSender
 from storage.notification_log import NotificationLog
 from tests.support.factories import new_appointment, principal
 from tests.support.stack import free_port
+from tests.workflows.conftest import SANDBOXED
 from tests.workflows.test_notifications import NOTIFY, POLICY
 from worker import build_worker
 from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
@@ -92,7 +93,7 @@ async def test_a_temporary_failure_is_raised_for_temporal_to_retry(
 async def test_writes_do_not_wait_for_an_smtp_server_that_is_down(
     time_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str, tmp_path: Path
 ) -> None:
-    settings = Settings.from_env({"SMTP_PORT": str(free_port())})  # nothing listens there
+    settings = Settings.from_env({"SMTP_PORT": str(free_port()), **SANDBOXED})  # nothing listens there
     agent = principal(Role.AGENT)
     now = await time_env.get_current_time()
     appointment = new_appointment(agent, start=now + timedelta(days=1), now=now)
