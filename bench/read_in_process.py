@@ -28,6 +28,7 @@ from bench.report import machine
 from bench.stack import JWT_SECRET, running_stack
 from config import Settings
 from domain.access import Role
+from storage.database import driver_dsn
 
 Call = Callable[[], Awaitable[int]]
 
@@ -106,8 +107,7 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
         }
         service = create_app(Settings.from_env(env))
-        dsn = stack.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-        reference = reference_app.create_app(dsn)
+        reference = reference_app.create_app(driver_dsn(stack.database_url))
 
         async def both() -> None:
             for name, app, credentials in (("reference", reference, None), ("service", service, token)):

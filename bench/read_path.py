@@ -32,8 +32,10 @@ import psutil
 
 from bench.profiling import print_profiles, profiled
 from bench.report import machine
-from bench.stack import BENCH_DATA, Stack, free_port, running_stack
+from bench.stack import BENCH_DATA, Stack, running_stack
+from devstack.net import free_port
 from domain.access import Role
+from storage.database import driver_dsn
 from tests.support.requests import schedule_body
 
 APPOINTMENTS = 8
@@ -159,8 +161,9 @@ def check_answers(stack: Stack, reference_url: str, token: str, scheduled: list[
 @contextmanager
 def reference_app(stack: Stack, probe_id: str) -> Iterator[tuple[str, psutil.Process]]:
     port = free_port()
-    dsn = stack.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-    process = subprocess.Popen([sys.executable, "-m", "bench.reference_app", str(port), dsn])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.reference_app", str(port), driver_dsn(stack.database_url)]
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

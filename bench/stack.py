@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,17 +24,12 @@ import psutil
 
 from api.auth.tokens import mint_token
 from config.settings import Settings, to_sqlalchemy_url
+from devstack.net import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BENCH_DATA = PROJECT_ROOT / ".bench"
 JWT_SECRET = "bench-secret-with-at-least-32-characters"
 STARTUP_TIMEOUT = 180.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass(frozen=True)

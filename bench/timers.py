@@ -34,8 +34,9 @@ from temporalio.client import Client
 from bench.load import cpu_seconds
 from bench.profiling import print_profiles, profiled
 from bench.report import machine, percentile
-from bench.stack import BENCH_DATA, Stack, free_port, running_stack
+from bench.stack import BENCH_DATA, Stack, running_stack
 from bench.write_path import schedule_body
+from devstack.net import free_port
 
 APPLICATION = "bench-timers"
 PROFILES = BENCH_DATA / "profiles" / "timers"

@@ -84,13 +84,18 @@ async def create_read_pool(url: str, *, size: int = 20) -> asyncpg.Pool:
     server has closed is replaced when it is next acquired.
     """
     return await asyncpg.create_pool(
-        make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
+        driver_dsn(url),
         min_size=0,
         max_size=size,
         timeout=_CONNECT_TIMEOUT,
         command_timeout=_COMMAND_TIMEOUT,
         reset=_nothing_to_reset,
     )
+
+
+def driver_dsn(url: str) -> str:
+    """The engine's URL (`postgresql+asyncpg://...`) as asyncpg itself takes it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:

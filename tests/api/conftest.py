@@ -15,10 +15,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.auth.tokens import mint_token
 from config import Settings
+from devstack.net import free_port
 from devstack.smtp_sink import SmtpSink
 from domain.access import Role
 from tests.support.serving import running_service
-from tests.support.stack import free_port
 
 JWT_SECRET = "test-secret-0123456789-0123456789-abcdef"
 

@@ -6,7 +6,7 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from config import Settings
-from tests.support.stack import free_port
+from devstack.net import free_port
 
 
 async def test_health_is_503_when_database_and_temporal_are_away() -> None:

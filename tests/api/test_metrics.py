@@ -11,9 +11,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
 from config import Settings
+from devstack.net import free_port
 from domain.access import Role
 from tests.api.conftest import TokenFactory
-from tests.support.stack import free_port
 
 APPOINTMENT_ROUTE = "/api/appointments/{appointment_id}"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

@@ -52,6 +52,7 @@ from temporalio.client import Client
 from api.app import create_app
 from api.auth.tokens import mint_token
 from config import Settings
+from devstack.net import free_port
 from devstack.smtp_sink import SmtpSink
 from devstack.temporal import TemporalDevServer
 from domain.access import Role
@@ -61,7 +62,6 @@ from storage.applications import ApplicationStore
 from storage.appointments import AppointmentStore
 from temporal_access.client import connect
 from tests.support.requests import schedule_body
-from tests.support.stack import free_port
 from workflows.appointment import AppointmentWorkflow, workflow_id
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -35,6 +35,7 @@ from api.errors import DATABASE_UNAVAILABLE, database_unavailable
 from api.workflow_gateway import UPDATE_TIMEOUT
 from config import Settings
 from config.settings import to_sqlalchemy_url
+from devstack.net import free_port
 from devstack.postgres import EmbeddedPostgres
 from devstack.smtp_sink import SmtpSink
 from domain.access import Role
@@ -45,7 +46,6 @@ from storage.migrations import upgrade
 from tests.api.conftest import JWT_SECRET
 from tests.support.requests import iso, schedule_body
 from tests.support.serving import running_service
-from tests.support.stack import free_port
 from workflows.appointment import AppointmentWorkflow, workflow_id
 
 CONVERGE_WITHIN = 60.0

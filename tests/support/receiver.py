@@ -13,7 +13,7 @@ from typing import Any
 
 import uvicorn
 
-from tests.support.stack import free_port
+from devstack.net import free_port
 
 
 @dataclass

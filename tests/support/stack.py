@@ -6,7 +6,6 @@ time-skipping test server from their wheels, and an aiosmtpd server.
 
 from __future__ import annotations
 
-import socket
 import sys
 from pathlib import Path
 
@@ -21,6 +20,11 @@ from workflows.search import ALL_KEYS
 
 BIN = Path(sys.executable).parent
 
+# Production runs workflows without the SDK's sandbox (WORKER_WORKFLOW_SANDBOX); the workflow tests
+# run them in it, so that a non-deterministic call in workflow code fails there (the worker-metrics
+# test excepted: it runs the worker as production does, as the API tests do).
+SANDBOXED = {"WORKER_WORKFLOW_SANDBOX": "true"}
+
 
 def temporal_cli() -> str:
     return str(BIN / "temporal")
@@ -28,12 +32,6 @@ def temporal_cli() -> str:
 
 def temporal_test_server() -> str:
     return str(BIN / "temporal-test-server")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def register_search_attributes(client: Client) -> None:

@@ -15,13 +15,13 @@ from temporalio.worker import Worker
 
 from config import Settings
 from devstack.smtp_sink import SmtpSink
-from tests.support.stack import register_search_attributes, service_data_converter, temporal_test_server
+from tests.support.stack import (
+    SANDBOXED,
+    register_search_attributes,
+    service_data_converter,
+    temporal_test_server,
+)
 from worker import build_worker
-
-# Production runs without the sandbox (WORKER_WORKFLOW_SANDBOX); the workflow tests run in it, so
-# that a non-deterministic call in workflow code fails here (the worker-metrics test excepted: it
-# runs the worker as production does).
-SANDBOXED = {"WORKER_WORKFLOW_SANDBOX": "true"}
 
 
 @pytest.fixture

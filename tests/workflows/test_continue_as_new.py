@@ -20,8 +20,7 @@ from domain.lifecycle import UpdateDetails
 from domain.model import WorkflowPolicy
 from storage.appointments import AppointmentStore
 from tests.support.factories import new_appointment, principal
-from tests.support.stack import service_data_converter, temporal_cli
-from tests.workflows.conftest import SANDBOXED
+from tests.support.stack import SANDBOXED, service_data_converter, temporal_cli
 from worker import build_worker
 from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
 from workflows.search import ALL_KEYS

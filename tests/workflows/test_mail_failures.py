@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.notifications import NotificationActivities
 from config import Settings
+from devstack.net import free_port
 from domain.access import Role
 from domain.lifecycle import Reschedule
 from domain.notification_plan import notification
@@ -22,8 +23,7 @@ from domain.notifications import NotificationType
 from mail.sender import MailDeliveryError, SmtpSender
 from storage.notification_log import NotificationLog
 from tests.support.factories import new_appointment, principal
-from tests.support.stack import free_port
-from tests.workflows.conftest import SANDBOXED
+from tests.support.stack import SANDBOXED
 from tests.workflows.test_notifications import NOTIFY, POLICY
 from worker import build_worker
 from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id

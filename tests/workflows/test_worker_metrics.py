@@ -19,12 +19,12 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from config import Settings
+from devstack.net import free_port
 from devstack.smtp_sink import SmtpSink
 from domain.access import Role
 from domain.activity_names import PROJECT_APPOINTMENT
 from domain.model import WorkflowPolicy
 from tests.support.factories import new_appointment, principal
-from tests.support.stack import free_port
 from worker import build_worker, connect_temporal
 from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
 
