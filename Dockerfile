@@ -25,9 +25,12 @@ RUN pip install .
 ##### Runtime: the virtualenv, worker.py and nothing else #####
 FROM ${PYTHON_IMAGE} AS runtime
 
+# A container listens on every interface it has (outside one, the service defaults to loopback).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
-    PYTHONDONTWRITEBYTECODE=1
+    PYTHONDONTWRITEBYTECODE=1 \
+    HTTP_HOST=0.0.0.0 \
+    METRICS_HOST=0.0.0.0
 
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home \
@@ -42,7 +45,8 @@ COPY worker.py ./
 
 USER app
 
-EXPOSE 8000
+# The API; its metrics (API_METRICS_PORT) and the worker's (WORKER_METRICS_PORT) when set.
+EXPOSE 8000 9464 9465
 
 # /health answers 200 only when PostgreSQL and Temporal both answer (503 otherwise).
 # The worker and the migration do not serve HTTP: docker-compose.yml disables this check for them.

@@ -25,8 +25,9 @@ from api.app import create_app
 from bench import reference_app
 from bench.read_path import AGENT, APPLICATION_ID, schedule_appointments
 from bench.report import machine
-from bench.stack import JWT_SECRET, running_stack
+from bench.stack import running_stack
 from config import Settings
+from config.secrets import development_secrets
 from domain.access import Role
 from storage.database import driver_dsn
 
@@ -103,7 +104,8 @@ def main() -> None:
             **os.environ,
             "DATABASE_URL": stack.database_url,
             "TEMPORAL_ADDRESS": stack.temporal_address,
-            "JWT_SECRET": JWT_SECRET,
+            # The same secrets as the stack's API, so that the stack's tokens work here too.
+            **development_secrets(stack.data_dir),
             "LOG_LEVEL": "WARNING",
         }
         service = create_app(Settings.from_env(env))

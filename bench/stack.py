@@ -23,12 +23,12 @@ import httpx
 import psutil
 
 from api.auth.tokens import mint_token
+from config.secrets import SECRET_VARIABLES, development_secrets
 from config.settings import Settings, to_sqlalchemy_url
 from devstack.net import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BENCH_DATA = PROJECT_ROOT / ".bench"
-JWT_SECRET = "bench-secret-with-at-least-32-characters"
 STARTUP_TIMEOUT = 180.0
 
 
@@ -59,7 +59,9 @@ class Stack:
         return self.settings.temporal_address
 
     def token(self, *, sub: str, roles: list[str], application_id: str) -> str:
-        return mint_token(JWT_SECRET, sub=sub, roles=roles, application_id=application_id)
+        """A token of the JWT secret the stack generated for its DATA_DIR."""
+        secret = development_secrets(self.data_dir)["JWT_SECRET"]
+        return mint_token(secret, sub=sub, roles=roles, application_id=application_id)
 
     def client(self, token: str, connections: int) -> httpx.AsyncClient:
         """An HTTP client of the API sending `token`, with up to `connections` connections."""
@@ -107,11 +109,12 @@ def running_stack(name: str, *, fresh: bool = True, env: dict[str, str] | None =
         TEMPORAL_UI_PORT=str(free_port()),
         SMTP_PORT=str(free_port()),
         WORKER_METRICS_PORT=str(free_port()),
-        JWT_SECRET=JWT_SECRET,
+        API_METRICS_PORT=str(free_port()),
         LOG_LEVEL="WARNING",
     )
     child_env.update(env or {})
-    for key in ("DATABASE_URL", "TEMPORAL_ADDRESS"):
+    # The stack's own servers, and the secrets it generates for its DATA_DIR.
+    for key in ("DATABASE_URL", "TEMPORAL_ADDRESS", *SECRET_VARIABLES):
         child_env.pop(key, None)
     settings = Settings.from_env(child_env)
     log = (data_dir / "devstack.log").open("wb")

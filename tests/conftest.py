@@ -16,6 +16,7 @@ from devstack.postgres import EmbeddedPostgres
 from devstack.smtp_sink import SmtpSink
 from storage.database import create_engine
 from storage.migrations import upgrade
+from tests.support.receiver import Receiver, start_receiver
 from tests.support.stack import service_data_converter, temporal_cli
 from workflows.search import ALL_KEYS
 
@@ -72,3 +73,13 @@ def mail_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpSink]:
 @pytest.fixture
 def task_queue() -> str:
     return f"tq-{uuid.uuid4()}"
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A real HTTP receiver of webhooks on loopback (tests/support/receiver.py)."""
+    receiver, server, task = await start_receiver()
+    yield receiver
+    server.should_exit = True
+    server.force_exit = True  # a hanging request must not hold the test up
+    await task

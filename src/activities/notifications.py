@@ -6,6 +6,7 @@ from temporalio import activity
 
 from activities.heartbeat import heartbeating
 from domain.activity_names import SEND_NOTIFICATION
+from domain.keys import ServiceKeys
 from domain.model import ParticipantType
 from domain.notifications import DeliveryResult, Notification
 from mail.compose import compose, message_id
@@ -14,10 +15,17 @@ from storage.notification_log import DeliveryStatus, NotificationLog
 
 
 class NotificationActivities:
-    def __init__(self, sender: SmtpSender, log: NotificationLog, public_base_url: str) -> None:
+    """A message that can never be composed or sent is recorded as failed at once and the send
+    returns: only a server that may take it later (down, or answering 4xx) makes Temporal retry,
+    so that one bad message never holds back the appointment's later ones."""
+
+    def __init__(
+        self, sender: SmtpSender, log: NotificationLog, public_base_url: str, keys: ServiceKeys
+    ) -> None:
         self._sender = sender
         self._log = log
         self._public_base_url = public_base_url
+        self._keys = keys
 
     @activity.defn(name=SEND_NOTIFICATION)
     async def send(self, notification: Notification) -> DeliveryResult:
@@ -40,25 +48,31 @@ class NotificationActivities:
             if await self._log.status(delivery_key) is not None:
                 already += 1
                 continue
-            message = compose(
-                notification.type,
-                notification.template,
-                appointment,
-                recipient,
-                to=recipient.contact.primary_email,
-                sender=notification.mail_from or self._sender.sender,
-                public_base_url=self._public_base_url,
-                delivery_key=delivery_key,
-            )
             status, error = DeliveryStatus.SENT, None
             try:
-                await self._sender.send(message)
-            except MailDeliveryError as exc:
-                if not exc.permanent:
-                    raise  # retried by Temporal with backoff
-                status, error = DeliveryStatus.REJECTED, str(exc)
+                message = compose(
+                    notification.type,
+                    notification.template,
+                    appointment,
+                    recipient,
+                    to=recipient.contact.primary_email,
+                    sender=notification.mail_from or self._sender.sender,
+                    public_base_url=self._public_base_url,
+                    keys=self._keys,
+                    delivery_key=delivery_key,
+                )
+            except (ValueError, TypeError) as exc:
+                status, error = DeliveryStatus.FAILED, f"message cannot be composed: {exc}"
+            else:
+                try:
+                    await self._sender.send(message)
+                except MailDeliveryError as exc:
+                    if not exc.permanent:
+                        raise  # retried by Temporal with backoff
+                    status, error = DeliveryStatus.REJECTED, str(exc)
+            if error is not None:
                 errors.append(error)
-                activity.logger.warning("%s rejected for %s: %s", notification.key, recipient.id, exc)
+                activity.logger.warning("%s not sent to %s: %s", notification.key, recipient.id, error)
             await self._log.record(
                 delivery_key,
                 appointment_id=appointment.id,

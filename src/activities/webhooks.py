@@ -20,12 +20,12 @@ from domain.activity_names import DELIVER_WEBHOOK, MATCH_WEBHOOKS
 from domain.errors import DomainError
 from domain.views import appointment_view
 from domain.webhooks import MatchRequest, WebhookDelivery, WebhookEvent
-from outbound.webhook_urls import check_webhook_url
+from outbound.delivery import DeliveryFailed, new_client, post
+from outbound.webhook_urls import resolve_target
 from storage.webhooks import WebhookStore
 
 # Worth retrying: the receiver is overloaded, rate-limiting or briefly away.
 _RETRIED_STATUSES = frozenset({408, 429})
-_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -45,9 +45,7 @@ class WebhookActivities:
         self._store = store
         self._allow_private = allow_private
         self._allow_loopback = allow_loopback
-        # Redirects are not followed and proxies from the environment are ignored: either would
-        # let a delivery reach an address that the URL check never saw.
-        self._client = client or httpx.AsyncClient(timeout=_TIMEOUT, follow_redirects=False, trust_env=False)
+        self._client = client or new_client()
 
     @activity.defn(name=MATCH_WEBHOOKS)
     async def match(self, request: MatchRequest) -> list[str]:
@@ -90,16 +88,16 @@ class WebhookActivities:
         error: str | None = None
         refused = False
         try:
-            # Checked again at every attempt: the name may resolve elsewhere than when it was saved.
-            await check_webhook_url(
+            # Checked again at every attempt, and sent to the addresses checked: the name may
+            # resolve elsewhere than when it was saved.
+            target = await resolve_target(
                 webhook.url, allow_private=self._allow_private, allow_loopback=self._allow_loopback
             )
-            response = await self._client.post(webhook.url, content=body, headers=headers)
-            status = response.status_code
+            status = await post(self._client, target, body, headers)
         except DomainError as exc:
             error, refused = exc.message, True
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        except DeliveryFailed as exc:
+            error = str(exc)
         finally:
             await self._store.record_attempt(
                 webhook.id,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -27,25 +31,35 @@ from api.controllers.notifications import NotificationController
 from api.controllers.participants import ParticipantController
 from api.controllers.queries import AppointmentQueryController
 from api.controllers.webhooks import WebhookController
-from api.errors import exception_handlers
+from api.errors import database_unavailable, exception_handlers
+from api.idempotency import Idempotency
 from api.metrics import HttpMetrics
 from api.openapi_responses import documented
+from api.rate_limiting import RateLimits, checked_overrides
 from api.request_guards import JsonRequest, ParameterGuard
 from api.workflow_gateway import AppointmentWorkflows
 from config import Settings, load_settings
+from config.secrets import Process, check_secrets, require
+from domain.keys import Purpose, ServiceKeys
 from domain.model import WorkflowPolicy
 from domain.otp import CodeHasher
 from mail.sender import SmtpSender
 from storage.applications import ApplicationStore
 from storage.appointments import AppointmentStore
 from storage.database import create_engine, create_read_pool
+from storage.idempotency import IdempotencyStore
 from storage.otps import OtpStore
 from storage.queries import AppointmentQueries
+from storage.rate_limits import RateLimiter
 from storage.webhooks import WebhookStore
 from temporal_access.client import codec_for
 from temporal_access.client import connect as connect_temporal
 
+log = logging.getLogger("api")
+
 MAX_BODY_BYTES = 256 * 1024
+# How often the API prunes spent rate-limit counters and forgotten Idempotency-Keys.
+HOUSEKEEPING_INTERVAL = 300.0
 # What handlers may ask for by name, each an entry of the app's state.
 DEPENDENCIES = (
     "engine",
@@ -60,6 +74,9 @@ DEPENDENCIES = (
     "webhooks",
     "config",
     "codec",
+    "keys",
+    "rate_limits",
+    "idempotency",
 )
 
 
@@ -72,8 +89,30 @@ def _from_state(state: State, name: str) -> Provide:
     return Provide(provide, sync_to_thread=False)
 
 
+class Prunable(Protocol):
+    async def prune(self) -> int: ...
+
+
+async def _housekeeping(stores: list[Prunable]) -> None:
+    """Prune, every few minutes, what no request will read again; every replica may do it."""
+    while True:
+        await asyncio.sleep(HOUSEKEEPING_INTERVAL)
+        try:
+            for store in stores:
+                await store.prune()
+        except Exception as error:
+            if not database_unavailable(error):
+                log.exception("housekeeping failed")
+            else:
+                log.warning("housekeeping skipped: the database is unavailable")
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
+    check_secrets(settings, Process.API)
+    keys = ServiceKeys(require(settings.service_secret, "SERVICE_SECRET"))
+    rate_limit_overrides = checked_overrides(settings.rate_limits)
+    metrics = HttpMetrics()
 
     @asynccontextmanager
     async def connections(app: Litestar) -> AsyncIterator[None]:
@@ -96,33 +135,51 @@ def create_app(settings: Settings | None = None) -> Litestar:
             store=store,
             applications=app.state.applications,
         )
+        limiter = RateLimiter(engine)
+        app.state.rate_limits = RateLimits(limiter, keys, rate_limit_overrides)
+        idempotency_keys = IdempotencyStore(engine)
+        app.state.idempotency = Idempotency(keys, idempotency_keys)
+        housekeeping = asyncio.create_task(_housekeeping([limiter, idempotency_keys, app.state.otps]))
+        stop_metrics = (
+            metrics.listen(settings.metrics_host, settings.api_metrics_port)
+            if settings.api_metrics_port
+            else None
+        )
         try:
             yield
         finally:
+            if stop_metrics is not None:
+                await asyncio.to_thread(stop_metrics)
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
             await reads.close()
             await engine.dispose()
 
-    verifier = TokenVerifier(settings.jwt_secret, audience=settings.jwt_audience, issuer=settings.jwt_issuer)
+    verifier = TokenVerifier(
+        require(settings.jwt_secret, "JWT_SECRET"), audience=settings.jwt_audience, issuer=settings.jwt_issuer
+    )
     state = State(
         {
-            "hasher": CodeHasher(settings.jwt_secret),
+            "hasher": CodeHasher(keys.key(Purpose.ONE_TIME_CODE)),
             "mailer": SmtpSender.from_settings(settings),
             "config": settings,
             "codec": codec_for(settings),
+            "keys": keys,
         }
     )
     return Litestar(
         # Each controller with the error statuses its handlers answer (besides 400, 413 and 415).
         route_handlers=[
             documented(CodecController, 401, 403),
-            documented(AppointmentController, 401, 403, 404, 409, 503),
-            documented(AppointmentQueryController, 401, 403, 503),
-            documented(ParticipantController, 401, 403, 404, 409, 503),
-            documented(CustomerSchedulingController, 401, 403, 409, 429, 503),
+            documented(AppointmentController, 401, 403, 404, 409, 422, 503),
+            documented(AppointmentQueryController, 401, 403, 429, 503),
+            documented(ParticipantController, 401, 403, 404, 409, 422, 503),
+            documented(CustomerSchedulingController, 401, 403, 404, 409, 429, 503),
             documented(ApplicationSettingsController, 401, 403, 404, 503),
-            documented(NotificationController, 401, 403, 404, 503),
-            documented(CalendarController, 404, 503),
-            documented(WebhookController, 401, 403, 404, 409, 503),
+            documented(NotificationController, 401, 403, 404, 429, 503),
+            documented(CalendarController, 404, 429, 503),
+            documented(WebhookController, 401, 403, 404, 409, 422, 503),
             health,
         ],
         lifespan=[connections],
@@ -136,8 +193,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         # JSON bodies are checked (media type, UTF-8, duplicate keys, depth) before they are decoded.
         request_class=JsonRequest,
-        # GET /metrics and per-request metrics and logs (src/api/metrics.py).
-        plugins=[HttpMetrics()],
+        # Per-request metrics (served on API_METRICS_PORT) and logs (src/api/metrics.py).
+        plugins=[metrics],
         # Logging is configured by the process (config/logs.py), not by Litestar.
         logging_config=None,
         exception_handlers=exception_handlers,

@@ -6,8 +6,10 @@ Clients get the reason and the offending field, never a stack trace.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from http import HTTPStatus
 
 import asyncpg
@@ -26,6 +28,8 @@ _STATUS_OF_KIND = {
     ErrorKind.FORBIDDEN: HTTPStatus.FORBIDDEN,
     ErrorKind.NOT_FOUND: HTTPStatus.NOT_FOUND,
     ErrorKind.CONFLICT: HTTPStatus.CONFLICT,
+    ErrorKind.TOO_LARGE: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    ErrorKind.UNPROCESSABLE: HTTPStatus.UNPROCESSABLE_ENTITY,
 }
 # msgspec says where a bad value sits as "- at `$.customer.name`" and names a missing field as
 # "missing required field `start`"; clients want `customer.name` and `start`.
@@ -62,13 +66,20 @@ class ServiceUnavailable(Exception):
 
 
 class TooManyRequests(Exception):
-    """The client asked too often; it may retry later."""
+    """The client asked too often; it may retry after `retry_after`."""
+
+    def __init__(self, message: str, retry_after: timedelta = timedelta(minutes=1)) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
-def error_response(status: int, message: str, field: str | None = None) -> Response[ErrorBody]:
+def error_response(
+    status: int, message: str, field: str | None = None, retry_after: timedelta | None = None
+) -> Response[ErrorBody]:
     headers = {"WWW-Authenticate": 'Bearer realm="appointments"'} if status == 401 else None
     if status in (429, 503):
-        headers = {"Retry-After": "60" if status == 429 else "5"}
+        wait = retry_after or (timedelta(minutes=1) if status == 429 else timedelta(seconds=5))
+        headers = {"Retry-After": str(max(1, math.ceil(wait.total_seconds())))}
     return Response(
         ErrorBody(status=status, error=HTTPStatus(status).phrase, message=message, field=field),
         status_code=status,
@@ -123,7 +134,7 @@ def _unavailable(_: Request, exc: ServiceUnavailable) -> Response[ErrorBody]:
 
 
 def _too_many(_: Request, exc: TooManyRequests) -> Response[ErrorBody]:
-    return error_response(429, str(exc))
+    return error_response(429, str(exc), retry_after=exc.retry_after)
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

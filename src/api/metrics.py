@@ -1,7 +1,8 @@
 """Prometheus metrics and request logs of the API.
 
-`HttpMetrics` is a Litestar plugin: it serves `GET /metrics` (no authentication, not in the
-OpenAPI document) and measures every HTTP request:
+`HttpMetrics` is a Litestar plugin that measures every HTTP request; its registry is served on a
+listener of its own (`listen`: METRICS_HOST:API_METRICS_PORT, `/metrics`), never on the API's
+public one, so that whoever reaches the API does not also read its traffic:
 
 - `http_requests_total{method,route,status}`: requests answered;
 - `http_request_duration_seconds{method,route}`: time until the last byte of the response;
@@ -11,7 +12,7 @@ OpenAPI document) and measures every HTTP request:
 the number of series stays bounded; requests that match no route (404, 405 from the router) count
 as `route="<unmatched>"` and are not timed. Each request is also logged on `api.requests` with
 `method`, `route`, `path`, `status`, `duration_ms` and, when the path names one, `appointment_id`
-(`/health` and `/metrics` at DEBUG, so probes and scrapes do not flood the log).
+(`/health` at DEBUG, so that probes do not flood the log).
 
 Each plugin instance owns its `CollectorRegistry`: several apps in one process (the tests) do not
 clash over the global registry.
@@ -21,9 +22,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
-from litestar import Request, Response, get
 from litestar.config.app import AppConfig
 from litestar.enums import ScopeType
 from litestar.plugins import InitPluginProtocol
@@ -35,15 +36,14 @@ from prometheus_client import (
     Histogram,
     PlatformCollector,
     ProcessCollector,
+    start_http_server,
 )
-from prometheus_client.exposition import choose_encoder
 
 log = logging.getLogger("api.requests")
 
-METRICS_PATH = "/metrics"
 UNMATCHED_ROUTE = "<unmatched>"
-# Requests logged at DEBUG: health probes and metric scrapes come every few seconds.
-QUIET_ROUTES = frozenset({"/health", METRICS_PATH})
+# Requests logged at DEBUG: health probes come every few seconds.
+QUIET_ROUTES = frozenset({"/health"})
 # Seconds; covers fast reads (a few ms) up to Updates that wait for the workflow (seconds).
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 # Where the start of a request is kept between the middleware and the send hook.
@@ -72,27 +72,22 @@ class HttpMetrics(InitPluginProtocol):
         GCCollector(registry=self.registry)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        app_config.route_handlers.append(self._endpoint())
         # First in the list: outermost, so that it also times the authentication middleware.
         app_config.middleware.insert(0, _StartTimer)
         app_config.before_send.append(self._on_send)
         return app_config
 
-    def exposition(self, accept: str = "") -> tuple[bytes, str]:
-        """The registry in the format the scraper asks for (Prometheus text or OpenMetrics)."""
-        encoder, content_type = choose_encoder(accept)
-        return encoder(self.registry), content_type
+    def listen(self, host: str, port: int) -> Callable[[], None]:
+        """Serve the registry at `http://host:port/metrics` in a thread; returns what stops it."""
+        server, thread = start_http_server(port, addr=host, registry=self.registry)
+        logging.getLogger("api").info("api metrics on http://%s:%s/metrics", host, port)
 
-    def _endpoint(self) -> Any:
-        plugin = self
+        def stop() -> None:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
 
-        @get(METRICS_PATH, exclude_from_auth=True, include_in_schema=False, sync_to_thread=False)
-        def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
-            body, content_type = plugin.exposition(request.headers.get("accept", ""))
-            # Litestar appends the charset to text/* itself.
-            return Response(body, media_type=content_type.removesuffix("; charset=utf-8"))
-
-        return metrics
+        return stop
 
     async def _on_send(self, message: Message, scope: Scope) -> None:
         """Count a request once its response is complete (whoever produced the response)."""

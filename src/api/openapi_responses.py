@@ -22,8 +22,9 @@ DESCRIPTIONS = {
     403: "The credentials do not allow this",
     404: "Not found, or not visible to these credentials",
     409: "Conflicts with the current state",
-    413: "The request body is larger than 256 KiB",
+    413: "Too large: a body over 256 KiB, or a value beyond its bound (`field` names it)",
     415: "The request body is not JSON",
+    422: "The Idempotency-Key was used with a different request",
     429: "Too many requests: retry after `Retry-After` seconds",
     503: "A dependency (database, Temporal, mail server) is unavailable: retry after `Retry-After` seconds",
 }
@@ -53,7 +54,8 @@ def _statuses_of(handler: HTTPRouteHandler, statuses: tuple[int, ...]) -> set[in
     if handler.http_methods & _BODY_METHODS:
         chosen.update(BODY_STATUSES)
     if handler.http_methods == {"GET"}:
-        chosen.discard(409)  # reads change nothing, so nothing conflicts
+        # Reads change nothing, so nothing conflicts, and they take no Idempotency-Key.
+        chosen.difference_update({409, 422})
     if is_public(handler):  # no credentials are checked, so none can be refused
         chosen.difference_update(AUTH_STATUSES)
     return chosen

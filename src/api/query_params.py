@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from domain import values
 from domain.access import Principal
@@ -14,16 +14,16 @@ from storage.queries import Page, SortField
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 MAX_PAGE_NUMBER = 100_000
-# Counting windows are bounded so that one request cannot ask for a scan of all time.
-MAX_TIME_FRAME = timedelta(days=366)
 
-QueryList = list[str] | None
+# Repeated parameters; absent: empty. A tuple, not `list | None`: the document then says "an array
+# of strings" rather than "an array or null", which a query string cannot tell apart.
+QueryList = tuple[str, ...]
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 def items(raw: QueryList) -> list[str]:
     """Repeated parameters and comma-separated values alike."""
-    return [unquote(part) for value in raw or [] for part in value.split(",") if unquote(part)]
+    return [unquote(part) for value in raw for part in value.split(",") if unquote(part)]
 
 
 def time_range(raw: QueryList) -> tuple[datetime, datetime] | None:

@@ -7,9 +7,7 @@ own quoted examples, such as `"\\"PT5M\\""`, are accepted).
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
-from email.utils import parseaddr
 from functools import cache
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -20,8 +18,10 @@ from msgspec import UNSET, UnsetType
 from domain import rendering, values
 from domain.access import Principal, visible_participant_types
 from domain.durations import format_duration, unquote
-from domain.errors import DomainError, forbidden, invalid
+from domain.email_address import parse_address
+from domain.errors import DomainError, forbidden, invalid, too_large
 from domain.lifecycle import CustomerDetails, NewAppointment, Reschedule, UpdateDetails
+from domain.limits import MAX_SETTINGS_BYTES, MAX_TEMPLATE_PERIOD, check_map, encoded_size
 from domain.model import (
     Appointment,
     Contact,
@@ -32,7 +32,7 @@ from domain.model import (
     Routing,
 )
 from domain.notifications import ApplicationSettings, Channel, NotificationType, Template
-from domain.otp import normalize_email
+from domain.text import is_multi_line, is_one_line
 from domain.views import (
     AppointmentView,
     appointment_view,
@@ -42,17 +42,16 @@ from domain.views import (
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 ShortText = Annotated[str, msgspec.Meta(max_length=200)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+# An email field: one plain address (domain.email_address), checked when it is turned into the domain's.
+Email = Annotated[str, msgspec.Meta(max_length=254, examples=["ada@example.com"])]
 
-# Control characters in request bodies. Only these fields may span lines (tab, line feed and
-# carriage return allowed); every other string (titles, names, ids, addresses, locales, time
-# zones, URLs, headers, and the keys of every map) is one line, without any control character.
-# NUL would also fail in PostgreSQL after the workflow started; a line break in a title would
-# reach email subjects.
+# Only these fields may span lines (domain.text); every other string (titles, names, ids,
+# addresses, locales, time zones, URLs, headers, and the keys of every map) is one line: it may
+# reach an email header, a calendar property or a log line.
 MULTILINE_FIELDS = frozenset({"notes", "textBody", "htmlBody"})
-# Maps of the client's own data: one-line keys, and string values (at any depth) that may span lines.
+# Maps of the client's own data: one-line keys, string values (at any depth) that may span lines,
+# and bounded in entries and size (domain.limits).
 FREE_FORM_MAPS = frozenset({"metadata", "customFields", "properties"})
-_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_CONTROL_BUT_LINE_BREAKS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _join(path: str, name: str) -> str:
@@ -60,21 +59,24 @@ def _join(path: str, name: str) -> str:
 
 
 def _check_text(value: object, path: str, multiline: bool) -> None:
-    """Raise a 400 naming the first string, or map key, under `value` with a forbidden control character."""
+    """Raise a 400 naming the first string, or map key, under `value` that breaks the text rule,
+    and a 413 for the first free-form map beyond its bounds."""
     if isinstance(value, str):
-        if (_CONTROL_BUT_LINE_BREAKS if multiline else _ANY_CONTROL).search(value):
-            raise invalid(path, f"{path}: control characters are not allowed")
+        if not (is_multi_line(value) if multiline else is_one_line(value)):
+            kind = "control characters" if multiline else "control characters and line breaks"
+            raise invalid(path, f"{path}: {kind} are not allowed")
     elif isinstance(value, msgspec.Struct):
         for name, attribute in _field_names(type(value)):
             child = getattr(value, attribute)
             if name in FREE_FORM_MAPS and isinstance(child, dict):
+                check_map(_join(path, name), child)
                 _check_text(child, _join(path, name), multiline=True)
             else:
                 _check_text(child, _join(path, name), multiline=name in MULTILINE_FIELDS)
     elif isinstance(value, dict):
         for key, child in value.items():
-            if isinstance(key, str) and _ANY_CONTROL.search(key):
-                raise invalid(path, f"{path}: the key {key[:40]!r} has control characters")
+            if isinstance(key, str) and not is_one_line(key):
+                raise invalid(path, f"{path}: the key {key[:40]!r} has control characters or line breaks")
             _check_text(child, _join(path, str(key)), multiline)
     elif isinstance(value, list | tuple):
         for index, child in enumerate(value):
@@ -105,7 +107,7 @@ class NameBody(Schema):
 
 
 class ContactBody(Schema):
-    primary_email: ShortText | None = None
+    primary_email: Email | None = None
     primary_phone: ShortText | None = None
 
 
@@ -122,7 +124,12 @@ class CustomerBody(Schema):
             else Name(first_name=self.name.first_name, last_name=self.name.last_name),
             contact=None
             if self.contact is None
-            else Contact(primary_email=self.contact.primary_email, primary_phone=self.contact.primary_phone),
+            else Contact(
+                primary_email=None
+                if self.contact.primary_email is None
+                else parse_address("customer.contact.primaryEmail", self.contact.primary_email),
+                primary_phone=self.contact.primary_phone,
+            ),
             metadata=self.metadata,
             username=self.username,
         )
@@ -284,15 +291,13 @@ class AppointmentOverlapView(Schema):
 
 class OtpRequest(RequestBody):
     application_id: Id
-    email: ShortText
+    email: Email
 
 
 # -- application settings and email notifications --------------------------------------------
 
 Subject = Annotated[str, msgspec.Meta(max_length=500)]
 Body = Annotated[str, msgspec.Meta(max_length=100_000)]
-# Reminders before the start and follow-ups after the end, within reason.
-MAX_TEMPLATE_PERIOD = timedelta(days=30)
 MAX_TEMPLATES = 50
 
 
@@ -312,10 +317,7 @@ def unquote_text(raw: str) -> str:
 
 
 def parse_period(field: str, raw: str) -> timedelta:
-    value = values.parse_duration_field(field, raw, maximum=None)
-    if value > MAX_TEMPLATE_PERIOD:
-        raise invalid(field, f"{field}: {raw!r} is longer than the maximum of 30 days")
-    return value
+    return values.parse_duration_field(field, raw, maximum=MAX_TEMPLATE_PERIOD)
 
 
 def parse_room_base_url(field: str, raw: str) -> str:
@@ -326,18 +328,6 @@ def parse_room_base_url(field: str, raw: str) -> str:
     if parts.query or parts.fragment:
         raise invalid(field, f"{field}: {raw!r} must not have a query or a fragment")
     return url
-
-
-def parse_mail_from(field: str, raw: str) -> str:
-    """An address, possibly with a display name: `Support <support@example.com>`."""
-    value = unquote(raw)
-    if any(ord(c) < 0x20 or c == "\x7f" for c in value):
-        raise invalid(field, f"{field}: control characters are not allowed")
-    _, address = parseaddr(value)
-    if not address:
-        raise invalid(field, f"{field}: {raw!r} is not an address such as Support <support@example.com>")
-    normalize_email(field, address)
-    return value
 
 
 class TemplateBody(Schema):
@@ -370,20 +360,39 @@ class TemplateBody(Schema):
 class ApplicationSettingsRequest(RequestBody):
     auto_activate: bool = False
     notifications_active: bool = False
+    customer_self_scheduling: Annotated[
+        bool,
+        msgspec.Meta(description="Customers may ask for one-time passwords and schedule themselves (/basic)"),
+    ] = False
     room_base_url: ShortText | None = None
-    mail_from: ShortText | None = None
+    mail_from: Annotated[
+        Email | None,
+        msgspec.Meta(
+            description="Sender of the application's email: its verified address, or one of its domain"
+        ),
+    ] = None
+    mail_from_name: Annotated[
+        ShortText | None, msgspec.Meta(description="Display name of the sender", examples=["Acme Support"])
+    ] = None
     templates: Annotated[list[TemplateBody], msgspec.Meta(max_length=MAX_TEMPLATES)] = []
 
     def to_domain(self) -> ApplicationSettings:
-        return ApplicationSettings(
+        settings = ApplicationSettings(
             auto_activate=self.auto_activate,
             notifications_active=self.notifications_active,
+            customer_self_scheduling=self.customer_self_scheduling,
             room_base_url=None
             if self.room_base_url is None
             else parse_room_base_url("roomBaseUrl", self.room_base_url),
-            mail_from=None if self.mail_from is None else parse_mail_from("mailFrom", self.mail_from),
+            mail_from=None if self.mail_from is None else parse_address("mailFrom", unquote(self.mail_from)),
+            mail_from_name=self.mail_from_name or None,
             templates=tuple(t.to_domain(i) for i, t in enumerate(self.templates)),
         )
+        if encoded_size(settings) > MAX_SETTINGS_BYTES:
+            # Every new appointment takes a copy of the settings into its workflow.
+            limit = MAX_SETTINGS_BYTES // 1024
+            raise too_large("templates", f"templates: the settings would be larger than {limit} KiB")
+        return settings
 
 
 class TemplateView(Schema):
@@ -412,11 +421,13 @@ class ApplicationSettingsView(Schema):
     application_id: str
     auto_activate: bool
     notifications_active: bool
+    customer_self_scheduling: bool
     templates: list[TemplateView]
     # True once an admin confirmed the code mailed by /api/notifications/emails/verify.
     email_verified: bool
     room_base_url: str | None = None
     mail_from: str | None = None
+    mail_from_name: str | None = None
     verified_email: str | None = None
 
     @classmethod
@@ -431,8 +442,10 @@ class ApplicationSettingsView(Schema):
             application_id=application_id,
             auto_activate=settings.auto_activate,
             notifications_active=settings.notifications_active,
+            customer_self_scheduling=settings.customer_self_scheduling,
             room_base_url=settings.room_base_url,
             mail_from=settings.mail_from,
+            mail_from_name=settings.mail_from_name,
             templates=[TemplateView.of(t) for t in settings.templates],
             email_verified=email_verified,
             verified_email=verified_email,
@@ -442,7 +455,7 @@ class ApplicationSettingsView(Schema):
 class ServiceVerificationRequest(RequestBody):
     """Starts the email service verification: a code is mailed to `toEmail`."""
 
-    to_email: ShortText
+    to_email: Email
     application_id: Id | None = None
 
 
@@ -456,7 +469,7 @@ class ServiceConfirmationRequest(RequestBody):
 class EmailNotificationRequest(RequestBody):
     """EmailNotificationRequest of the contract: a template rendered with sample data."""
 
-    to_email: ShortText
+    to_email: Email
     subject: Subject
     text_body: Body
     type: NotificationType = NotificationType.CREATE
@@ -494,7 +507,8 @@ def _unprefixed(exc: DomainError, prefix: str) -> DomainError:
 
 
 class CreateWebhookRequest(RequestBody):
-    """A subscription: `events` are event type names or `*`; `secret` signs every delivery."""
+    """A subscription: `events` are event type names or `*`; `secret` signs every delivery; the
+    values of `headers` are written, never read back."""
 
     url: Annotated[str, msgspec.Meta(examples=["https://crm.example.com/hooks/appointments"])]
     events: Annotated[list[str], msgspec.Meta(examples=[["APPOINTMENT_CREATED", "APPOINTMENT_CANCELLED"]])]
@@ -510,7 +524,10 @@ class WebhookView(Schema):
     id: str
     url: str
     events: list[str]
-    headers: dict[str, str]
+    headers: Annotated[
+        dict[str, str],
+        msgspec.Meta(description="The names of the extra headers; their values are never shown"),
+    ]
     enabled: bool
     created_at: datetime
     disabled_reason: str | None = None

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from api.auth.tokens import mint_token
 from config import load_settings
+from config.secrets import require
 from devstack.banner import DEMO_APPLICATION_ID, DEMO_SUBJECTS, DEMO_TOKEN_TTL
 from domain.access import Role
 
@@ -38,9 +39,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "token",
         help="print a development JWT for a role, subject and application",
         description="Print a JWT signed with JWT_SECRET (and carrying JWT_AUDIENCE / JWT_ISSUER when "
-        "set), e.g. `export AGENT_TOKEN=$(appointments token --role ROLE_AGENT)`. Defaults: the demo "
-        "application and subjects that `make run` prints. Production tokens come from the identity "
-        "provider.",
+        "set), e.g. `export AGENT_TOKEN=$(appointments token --role ROLE_AGENT)`. Without JWT_SECRET, "
+        "the secret `make run` generated for DATA_DIR. Defaults: the demo application and subjects "
+        "that `make run` prints. Production tokens come from the identity provider.",
     )
     parser.add_argument(
         "--role",
@@ -73,7 +74,7 @@ def _token(args: argparse.Namespace) -> int:
     roles = list(dict.fromkeys(args.roles))
     print(
         mint_token(
-            settings.jwt_secret,
+            require(settings.jwt_secret, "JWT_SECRET"),
             sub=args.sub or DEMO_SUBJECTS[roles[0]],
             roles=roles,
             application_id=args.application,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
+import re
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -103,31 +104,51 @@ class JsonFormatter(logging.Formatter):
         return jsonlib.dumps(entry, default=str, ensure_ascii=False)
 
 
+def escape_controls(text: str) -> str:
+    """`text` with every control character and line break written as an escape (`\\n`, `\\x1b`,
+    `\\u2028`), as JSON lines write them: a value a client sent cannot start a line of its own."""
+    return _CONTROL.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group(0)
+    return _SHORT_ESCAPES.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Lines of a traceback are indented below their record, so none can pass for a record of its own.
+_CONTINUATION = "    | "
+
+
 class TextFormatter(logging.Formatter):
     """`2025-01-01T09:00:00.000Z INFO logger: message [appointment_id=... activity_type=...]`.
 
     The bracket names the appointment (or, for other workflows, the workflow id) and the activity
-    or update the line comes from.
+    or update the line comes from. The message and the bracket are one line whatever they hold
+    (`escape_controls`); a traceback follows on indented lines.
     """
-
-    def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return _utc_timestamp(record)
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        line = f"{self.formatTime(record)} {record.levelname} {record.name}: {record.getMessage()}"
         fields = record_fields(record)
         keys = ("appointment_id",) if fields.get("appointment_id") else ("workflow_id",)
         keys += ("activity_type", "update_name")
         ids = [f"{key}={fields[key]}" for key in keys if fields.get(key)]
         if isinstance(attempt := fields.get("attempt"), int) and attempt > 1:
             ids.append(f"attempt={attempt}")
-        if not ids:
-            return text
-        first, newline, rest = text.partition("\n")
-        return f"{first} [{' '.join(ids)}]{newline}{rest}"
+        if ids:
+            line = f"{line} [{' '.join(ids)}]"
+        lines = [escape_controls(line)]
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        for block in (record.exc_text, record.stack_info and self.formatStack(record.stack_info)):
+            if block:
+                lines.extend(_CONTINUATION + escape_controls(part) for part in block.splitlines())
+        return "\n".join(lines)
 
 
 def parse_level(raw: str | None) -> str:

@@ -12,12 +12,8 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
-# A fixed secret makes development tokens survive restarts; `make run` prints it so that
-# nobody mistakes it for a production secret.
-DEV_JWT_SECRET = "dev-secret-change-me-0123456789abcdef"
-# Likewise the development payload key (AES-256): histories of a dev stack stay readable across
-# restarts. Production sets PAYLOAD_KEYS and PAYLOAD_ACTIVE_KEY.
-DEV_PAYLOAD_KEYS = "dev:ZGV2LXBheWxvYWQta2V5LWNoYW5nZS1tZS0wMTIzNDU="
+# Listeners default to this machine only; the image and compose open them (HTTP_HOST, METRICS_HOST).
+LOOPBACK = "127.0.0.1"
 
 
 class SettingsError(ValueError):
@@ -41,14 +37,31 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    """A yes/no setting, off unless set; an unrecognised value is an error, not a silent no."""
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    """A yes/no setting; an unrecognised value is an error, not a silent no."""
     raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
     if raw in _TRUE:
         return True
     if raw in _FALSE:
         return False
     raise SettingsError(f"{name} must be true or false, got {env.get(name)!r}")
+
+
+def _rate_limits(env: Mapping[str, str]) -> dict[str, int]:
+    """RATE_LIMITS: `name=requests,...`, e.g. `public-read=600,otp-client=20`."""
+    limits: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in (env.get("RATE_LIMITS") or "").split(","))):
+        name, sep, value = item.partition("=")
+        try:
+            requests = int(value)
+        except ValueError:
+            requests = 0
+        if not sep or not name.strip() or requests < 1:
+            raise SettingsError(f"RATE_LIMITS: {item!r} is not name=requests with requests of at least 1")
+        limits[name.strip()] = requests
+    return limits
 
 
 def _optional(env: Mapping[str, str], name: str) -> str | None:
@@ -86,9 +99,13 @@ def to_sqlalchemy_url(url: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    # Where the API listens; the image listens on every interface (HTTP_HOST=0.0.0.0).
+    http_host: str
     http_port: int
     data_dir: Path
-    jwt_secret: str
+    # Secrets have no default: the API and the worker refuse to start without them (config.secrets).
+    # `make run` generates development values for its DATA_DIR.
+    jwt_secret: str | None
     jwt_audience: str | None
     jwt_issuer: str | None
     temporal_port: int
@@ -111,8 +128,11 @@ class Settings:
     # workflow closes the interaction.
     end_grace: timedelta
     # Encryption of Temporal payloads: `kid:base64key,...` and the id of the key that encrypts.
-    payload_keys: str
-    payload_active_key: str
+    payload_keys: str | None
+    payload_active_key: str | None
+    # Keys the service's own hashes and links: one-time codes, ids derived from Idempotency-Keys,
+    # the calendar links mailed to participants (domain.keys).
+    service_secret: str | None
     # Temporal Cloud or any TLS-protected frontend: mTLS files and/or an API key.
     temporal_tls: bool
     temporal_tls_cert: str | None
@@ -125,11 +145,16 @@ class Settings:
     # these allow them (SSRF); `make run` allows loopback so a local receiver works.
     webhooks_allow_private: bool
     webhooks_allow_loopback: bool
-    # Observability: log level and format (`json`: one object per line, or `text`), and the port
-    # of the worker's Prometheus endpoint (Temporal SDK metrics; None: disabled).
+    # Operators' overrides of the rate limits of domain.rate_limits: requests per window, by name.
+    rate_limits: Mapping[str, int]
+    # Observability: log level and format (`json`: one object per line, or `text`), and the
+    # Prometheus listeners of the worker (Temporal SDK metrics) and of the API (HTTP metrics), on
+    # an interface of their own, apart from the API's public one (None: not served).
     log_level: str
     log_format: str
+    metrics_host: str
     worker_metrics_port: int | None
+    api_metrics_port: int | None
     # Workflows a worker keeps in memory between their tasks: one that was dropped is replayed
     # from its history on its next timer or change (CPU and a history fetch instead of memory).
     worker_max_cached_workflows: int
@@ -148,10 +173,12 @@ class Settings:
         env = os.environ if env is None else env
         http_port = _int(env, "HTTP_PORT", 8000)
         temporal_ui = _int(env, "TEMPORAL_UI_PORT", 8233)
+        payload_keys = _optional(env, "PAYLOAD_KEYS")
         return cls(
+            http_host=_optional(env, "HTTP_HOST") or LOOPBACK,
             http_port=http_port,
             data_dir=Path(env.get("DATA_DIR") or ".data").resolve(),
-            jwt_secret=env.get("JWT_SECRET") or DEV_JWT_SECRET,
+            jwt_secret=_optional(env, "JWT_SECRET"),
             jwt_audience=_optional(env, "JWT_AUDIENCE"),
             jwt_issuer=_optional(env, "JWT_ISSUER"),
             temporal_port=_int(env, "TEMPORAL_PORT", 7233),
@@ -162,16 +189,17 @@ class Settings:
             smtp_host_override=_optional(env, "SMTP_HOST"),
             smtp_username=_optional(env, "SMTP_USERNAME"),
             smtp_password=_optional(env, "SMTP_PASSWORD"),
-            smtp_starttls=(env.get("SMTP_STARTTLS") or "false").lower() in ("1", "true", "yes"),
+            smtp_starttls=_flag(env, "SMTP_STARTTLS"),
             mail_from=env.get("MAIL_FROM") or "Appointments <appointments@localhost>",
             temporal_namespace=env.get("TEMPORAL_NAMESPACE") or "default",
             task_queue=env.get("TEMPORAL_TASK_QUEUE") or "appointments",
             room_base_url=(env.get("ROOM_BASE_URL") or f"http://localhost:{http_port}/rooms").rstrip("/"),
             public_base_url=(env.get("PUBLIC_BASE_URL") or f"http://localhost:{http_port}").rstrip("/"),
             end_grace=timedelta(minutes=_int(env, "END_GRACE_MINUTES", 60)),
-            payload_keys=env.get("PAYLOAD_KEYS") or DEV_PAYLOAD_KEYS,
-            payload_active_key=env.get("PAYLOAD_ACTIVE_KEY")
-            or (env.get("PAYLOAD_KEYS") or DEV_PAYLOAD_KEYS).split(",")[0].split(":")[0].strip(),
+            payload_keys=payload_keys,
+            payload_active_key=_optional(env, "PAYLOAD_ACTIVE_KEY")
+            or (payload_keys.split(",")[0].split(":")[0].strip() or None if payload_keys else None),
+            service_secret=_optional(env, "SERVICE_SECRET"),
             temporal_tls=_flag(env, "TEMPORAL_TLS")
             or bool(_optional(env, "TEMPORAL_TLS_CERT") or _optional(env, "TEMPORAL_API_KEY")),
             temporal_tls_cert=_optional(env, "TEMPORAL_TLS_CERT"),
@@ -188,9 +216,12 @@ class Settings:
             ),
             webhooks_allow_private=_flag(env, "WEBHOOKS_ALLOW_PRIVATE_NETWORKS"),
             webhooks_allow_loopback=_flag(env, "WEBHOOKS_ALLOW_LOOPBACK"),
+            rate_limits=_rate_limits(env),
             log_level=_log_level(env),
             log_format=_log_format(env),
+            metrics_host=_optional(env, "METRICS_HOST") or LOOPBACK,
             worker_metrics_port=_int(env, "WORKER_METRICS_PORT", 9464) or None,
+            api_metrics_port=_int(env, "API_METRICS_PORT", 0) or None,
             worker_max_cached_workflows=_int(env, "WORKER_MAX_CACHED_WORKFLOWS", 1000, maximum=1_000_000),
             worker_max_concurrent_workflow_tasks=_int(
                 env, "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", 8, maximum=10_000, minimum=2

@@ -67,6 +67,7 @@ class StackInfo:
     jwt_secret: str
     namespace: str
     worker_metrics_url: str | None = None
+    api_metrics_url: str | None = None
 
 
 def render(info: StackInfo, tokens: list[DemoToken], now: datetime | None = None) -> str:
@@ -84,9 +85,9 @@ def render(info: StackInfo, tokens: list[DemoToken], now: datetime | None = None
         f"  API           {info.api_url}/api/appointments/   (health: {info.api_url}/health)",
         f"  OpenAPI docs  {info.api_url}/schema   (document: {info.api_url}/schema/openapi.json)",
         temporal,
-        f"  Metrics       {info.api_url}/metrics   (worker: {info.worker_metrics_url or 'off'})",
+        f"  Metrics       api: {info.api_metrics_url or 'off'}   worker: {info.worker_metrics_url or 'off'}",
         f"  Mail          {info.mail}",
-        f"  JWT secret    {info.jwt_secret}   (development secret: HS256, never use it in production)",
+        f"  JWT secret    {info.jwt_secret}   (generated for this DATA_DIR, HS256; development only)",
         "",
         f"Tokens for application {DEMO_APPLICATION_ID}, valid until {expires}",
         "(paste into a shell to set the variables):",

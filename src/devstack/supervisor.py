@@ -19,6 +19,7 @@ from devstack import banner
 from devstack.net import LOCALHOST, port_is_free
 from devstack.postgres import EmbeddedPostgres
 from devstack.processes import Child, describe_exit, spawn, terminate
+from devstack.secrets import load_or_create
 from devstack.smtp_sink import SmtpSink
 from devstack.temporal import TemporalDevServer
 
@@ -27,6 +28,8 @@ log = logging.getLogger("devstack")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 120.0
 CHILD_STOP_TIMEOUT = 5.0
+# The API's Prometheus listener in the development stack, unless API_METRICS_PORT says otherwise.
+DEFAULT_API_METRICS_PORT = 9465
 
 
 class StartupError(RuntimeError):
@@ -92,6 +95,11 @@ class DevStack:
         self.database_url = ""
         self.temporal_address = settings.temporal_address
         self.temporal_ui_url: str | None = None
+        # JWT_SECRET, PAYLOAD_KEYS, SERVICE_SECRET: generated once per DATA_DIR (devstack.secrets).
+        self.secrets: dict[str, str] = {}
+        self.api_metrics_port = (
+            DEFAULT_API_METRICS_PORT if "API_METRICS_PORT" not in os.environ else settings.api_metrics_port
+        )
 
     @property
     def api_url(self) -> str:
@@ -100,6 +108,7 @@ class DevStack:
     def start(self) -> None:
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.secrets = load_or_create(settings.data_dir)
         self._check_ports()
         self._start_postgres()
         self._migrate()
@@ -125,12 +134,15 @@ class DevStack:
                 if self.smtp is not None
                 else f"sent to {smtp} (SMTP_HOST)"
             ),
-            jwt_secret=self.settings.jwt_secret,
+            jwt_secret=self.secrets["JWT_SECRET"],
             namespace=self.settings.temporal_namespace,
             worker_metrics_url=(
                 f"http://{LOCALHOST}:{self.settings.worker_metrics_port}/metrics"
                 if self.settings.worker_metrics_port
                 else None
+            ),
+            api_metrics_url=(
+                f"http://{LOCALHOST}:{self.api_metrics_port}/metrics" if self.api_metrics_port else None
             ),
         )
 
@@ -171,6 +183,8 @@ class DevStack:
         wanted = {"HTTP_PORT": settings.http_port}
         if settings.worker_metrics_port:
             wanted["WORKER_METRICS_PORT"] = settings.worker_metrics_port
+        if self.api_metrics_port:
+            wanted["API_METRICS_PORT"] = self.api_metrics_port
         if settings.temporal_address_override is None:
             wanted |= {"TEMPORAL_PORT": settings.temporal_port, "TEMPORAL_UI_PORT": settings.temporal_ui_port}
         if settings.smtp_host_override is None:
@@ -236,9 +250,13 @@ class DevStack:
         settings = self.settings
         env = dict(os.environ)
         env.update(
+            self.secrets,
             DATA_DIR=str(settings.data_dir),
+            # The development stack is reachable from this machine only.
+            HTTP_HOST=LOCALHOST,
+            METRICS_HOST=LOCALHOST,
             HTTP_PORT=str(settings.http_port),
-            JWT_SECRET=settings.jwt_secret,
+            API_METRICS_PORT=str(self.api_metrics_port or 0),
             DATABASE_URL=self.database_url,
             TEMPORAL_ADDRESS=self.temporal_address,
             TEMPORAL_NAMESPACE=settings.temporal_namespace,
@@ -289,7 +307,7 @@ def run(settings: Settings) -> int:
     try:
         stack.start()
         tokens = banner.demo_tokens(
-            settings.jwt_secret, audience=settings.jwt_audience, issuer=settings.jwt_issuer
+            stack.secrets["JWT_SECRET"], audience=settings.jwt_audience, issuer=settings.jwt_issuer
         )
         print(banner.render(stack.info(), tokens), flush=True)
         code = stack.watch()

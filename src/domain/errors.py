@@ -10,6 +10,8 @@ class ErrorKind(StrEnum):
     FORBIDDEN = "FORBIDDEN"  # 403
     NOT_FOUND = "NOT_FOUND"  # 404
     CONFLICT = "CONFLICT"  # 409
+    TOO_LARGE = "TOO_LARGE"  # 413: beyond a bound on size or count (domain.limits)
+    UNPROCESSABLE = "UNPROCESSABLE"  # 422: well-formed, but contradicts an earlier request
 
 
 class DomainError(Exception):
@@ -39,6 +41,14 @@ def forbidden(message: str) -> DomainError:
 
 def conflict(message: str, field: str | None = None) -> DomainError:
     return DomainError(ErrorKind.CONFLICT, message, field)
+
+
+def too_large(field: str, message: str) -> DomainError:
+    return DomainError(ErrorKind.TOO_LARGE, message, field)
+
+
+def unprocessable(field: str, message: str) -> DomainError:
+    return DomainError(ErrorKind.UNPROCESSABLE, message, field)
 
 
 SHOWN_LENGTH = 80

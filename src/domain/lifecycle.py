@@ -12,7 +12,8 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from domain.access import Principal, check_access
-from domain.errors import DomainError, ErrorKind, conflict, invalid
+from domain.errors import DomainError, ErrorKind, conflict, invalid, too_large
+from domain.limits import MAX_APPOINTMENT_BYTES, MAX_PARTICIPANTS, SCHEDULING_HORIZON, encoded_size
 from domain.model import (
     Appointment,
     Base,
@@ -96,9 +97,38 @@ def _changed(appointment: Appointment, now: datetime, **changes: Any) -> Appoint
     return msgspec.structs.replace(appointment, version=appointment.version + 1, updated_at=now, **changes)
 
 
+def bounded(appointment: Appointment, field: str) -> Appointment:
+    """`appointment`, unless it has grown past what an appointment may hold (a 413 on `field`).
+
+    Judged on the whole appointment, so that no sequence of changes, each small, can make it too
+    large for the events and messages that carry it.
+    """
+    if len(appointment.participants) > MAX_PARTICIPANTS:
+        raise too_large(field, f"{field}: an appointment has at most {MAX_PARTICIPANTS} participants")
+    if encoded_size(appointment) > MAX_APPOINTMENT_BYTES:
+        raise too_large(
+            field, f"{field}: the appointment would be larger than {MAX_APPOINTMENT_BYTES // 1024} KiB"
+        )
+    return appointment
+
+
 def check_schedule(start: datetime, duration: timedelta, now: datetime) -> None:
     if start + duration <= now:
         raise invalid("start", "start: the appointment would already be over; choose a later start")
+    if start > now + SCHEDULING_HORIZON:
+        raise invalid("start", f"start: at most {SCHEDULING_HORIZON.days} days ahead")
+
+
+def _largest_part(request: NewAppointment) -> str:
+    """The field of a new appointment to name when it is too large: the one that weighs most."""
+    parts = {
+        "metadata": request.metadata,
+        "customer": request.customer,
+        "interaction": request.interaction,
+        "notes": request.notes,
+        "title": request.title,
+    }
+    return max(parts, key=lambda name: encoded_size(parts[name]))
 
 
 def create(
@@ -125,7 +155,7 @@ def create(
                 username=details.username,
             ),
         )
-    return Appointment(
+    appointment = Appointment(
         id=appointment_id,
         application_id=request.application_id,
         organizer=organizer.ref,
@@ -141,6 +171,7 @@ def create(
         created_at=now,
         updated_at=now,
     )
+    return bounded(appointment, _largest_part(request))
 
 
 def require_open(appointment: Appointment, actor: Principal) -> None:
@@ -158,7 +189,9 @@ def update_details(appointment: Appointment, command: UpdateDetails, now: dateti
         changes["notes"] = command.notes or None
     if command.metadata is not UNSET:
         changes["metadata"] = command.metadata or {}
-    return _changed(appointment, now, **changes)
+    # Named after the largest of the fields this change sets.
+    field = max(changes, key=lambda name: encoded_size(changes[name]), default="metadata")
+    return bounded(_changed(appointment, now, **changes), field)
 
 
 def add_agent(appointment: Appointment, command: AgentCommand, now: datetime) -> Appointment:
@@ -166,7 +199,7 @@ def add_agent(appointment: Appointment, command: AgentCommand, now: datetime) ->
     if appointment.involves_agent(command.user_id):
         raise conflict("this agent already participates in the appointment", "userId")
     agent = Participant(id=command.user_id, type=ParticipantType.AGENT)
-    return _changed(appointment, now, participants=(*appointment.participants, agent))
+    return bounded(_changed(appointment, now, participants=(*appointment.participants, agent)), "userId")
 
 
 def add_customer(appointment: Appointment, command: AddCustomer, now: datetime) -> Appointment:
@@ -182,7 +215,7 @@ def add_customer(appointment: Appointment, command: AddCustomer, now: datetime) 
         metadata=details.metadata,
         username=details.username,
     )
-    return _changed(appointment, now, participants=(*appointment.participants, customer))
+    return bounded(_changed(appointment, now, participants=(*appointment.participants, customer)), "customer")
 
 
 def remove_participant(appointment: Appointment, command: RemoveParticipant, now: datetime) -> Appointment:

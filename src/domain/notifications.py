@@ -6,8 +6,10 @@ appointment promised its customer.
 """
 
 from datetime import datetime, timedelta
+from email.headerregistry import Address
 from enum import StrEnum
 
+from domain.email_address import domain_of
 from domain.model import Appointment, Base
 
 
@@ -39,9 +41,29 @@ class ApplicationSettings(Base):
 
     auto_activate: bool = False
     notifications_active: bool = False
+    # Customers may ask for one-time passwords and schedule appointments themselves.
+    customer_self_scheduling: bool = False
     room_base_url: str | None = None
+    # A plain address, used only while it is the verified one or of its domain (`sender`).
     mail_from: str | None = None
+    mail_from_name: str | None = None
     templates: tuple[Template, ...] = ()
+
+    def sender(self, verified_email: str | None) -> str | None:
+        """The From header of the application's email, or None for the service's own sender.
+
+        An application sends as `mail_from` only while that address is the one it verified or
+        shares its domain: a tenant cannot send as somebody else's address.
+        """
+        if self.mail_from is None or not may_send_as(self.mail_from, verified_email):
+            return None
+        if not self.mail_from_name:
+            return self.mail_from
+        return str(Address(display_name=self.mail_from_name, addr_spec=self.mail_from))
+
+
+def may_send_as(address: str, verified_email: str | None) -> bool:
+    return verified_email is not None and domain_of(address) == domain_of(verified_email)
 
 
 class NotificationPolicy(Base):
@@ -76,6 +98,7 @@ class Notification(Base):
 class DeliveryResult(Base):
     key: str
     recipients: int
-    # SENT, ALREADY_SENT, NO_RECIPIENTS or REJECTED (a permanent SMTP refusal, not retried).
+    # SENT, ALREADY_SENT, NO_RECIPIENTS or REJECTED (not sent to some recipient and never retried:
+    # refused by the server for good, or impossible to compose; notification_log says which).
     outcome: str
     error: str | None = None

@@ -13,9 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.durations import format_duration, parse_positive_duration, unquote
 from domain.errors import invalid, shown
-
-# A video call longer than a day is almost certainly a unit mistake (P1D for PT1H).
-MAX_DURATION = timedelta(days=1)
+from domain.limits import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_DURATION
 
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
@@ -28,11 +26,15 @@ def parse_timestamp(field: str, raw: str) -> datetime:
         value = datetime.fromisoformat(text)
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        value = value.astimezone(UTC)
     except (ValueError, OverflowError):
         raise invalid(
             field, f"{field}: {shown(raw)} is not an ISO 8601 timestamp such as 2030-01-31T19:00:00Z"
         ) from None
+    if not EARLIEST_TIMESTAMP <= value < LATEST_TIMESTAMP:
+        years = f"{EARLIEST_TIMESTAMP.year} to {LATEST_TIMESTAMP.year - 1}"
+        raise invalid(field, f"{field}: {shown(raw)} is outside the years {years}")
+    return value
 
 
 def parse_duration_field(field: str, raw: str, maximum: timedelta | None = MAX_DURATION) -> timedelta:
@@ -75,3 +77,15 @@ def parse_uuid(field: str, raw: str) -> str:
         return str(uuid.UUID(unquote(raw)))
     except ValueError:
         raise invalid(field, f"{field}: {shown(raw)} is not a UUID") from None
+
+
+# Ids other than UUIDs (application and user ids come from the identity provider).
+MAX_ID_LENGTH = 100
+
+
+def parse_id(field: str, raw: str) -> str:
+    """An application, user or participant id: 1 to MAX_ID_LENGTH characters."""
+    value = unquote(raw)
+    if not 1 <= len(value) <= MAX_ID_LENGTH:
+        raise invalid(field, f"{field}: must be 1 to {MAX_ID_LENGTH} characters")
+    return value

@@ -7,9 +7,13 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 
 from domain import calendar, rendering
+from domain.keys import ServiceKeys
 from domain.model import Appointment, Participant
 from domain.notifications import NotificationType, Template
+from domain.text import one_line
 
+# The query parameter of the calendar links that admits the room's URL.
+CALENDAR_KEY_PARAMETER = "key"
 # Which calendar method each message carries; the follow-up carries none.
 _ICS_METHOD = {
     NotificationType.CREATE: "REQUEST",
@@ -19,13 +23,18 @@ _ICS_METHOD = {
 }
 
 
-def links(appointment: Appointment, public_base_url: str) -> rendering.Links:
-    """Links in emails point at the API, so they always show the appointment's current schedule."""
+def links(appointment: Appointment, public_base_url: str, keys: ServiceKeys) -> rendering.Links:
+    """Links in emails point at the API, so they always show the appointment's current schedule.
+
+    The calendar links carry the appointment's calendar key: only with it do the public calendar
+    endpoints include the room's URL (docs/security.md).
+    """
     events = f"{public_base_url}/api/cal/events"
+    key = f"?{CALENDAR_KEY_PARAMETER}={keys.calendar_token(appointment.id)}"
     return rendering.Links(
         room_url=appointment.room_access.url if appointment.room_access else None,
-        ical_url=f"{events}/ical/{appointment.id}/event",
-        google_url=f"{events}/google/{appointment.id}/event",
+        ical_url=f"{events}/ical/{appointment.id}/event{key}",
+        google_url=f"{events}/google/{appointment.id}/event{key}",
     )
 
 
@@ -43,15 +52,16 @@ def compose(
     to: str,
     sender: str,
     public_base_url: str,
+    keys: ServiceKeys,
     delivery_key: str,
 ) -> EmailMessage:
-    link_set = links(appointment, public_base_url)
+    """The message; raises ValueError (or TypeError) for one that can never be composed."""
+    link_set = links(appointment, public_base_url, keys)
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
-    message["Subject"] = rendering.render(template.subject, appointment, recipient, link_set).replace(
-        "\n", " "
-    )
+    # Values that reach the subject are one line since they are checked, but not those stored before.
+    message["Subject"] = one_line(rendering.render(template.subject, appointment, recipient, link_set))
     message["Message-ID"] = message_id(delivery_key)
     message["X-Appointment-Id"] = appointment.id
     message["X-Notification-Type"] = kind.value

@@ -72,5 +72,11 @@ class SmtpSender:
             raise MailDeliveryError(
                 f"SMTP {exc.code}: {exc.message}", permanent=500 <= exc.code < 600
             ) from exc
+        except aiosmtplib.SMTPNotSupported as exc:
+            # The message needs what the server does not offer (SMTPUTF8, ...): it never will.
+            raise MailDeliveryError(f"SMTP server cannot take this message: {exc}", permanent=True) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise MailDeliveryError(f"SMTP unavailable: {exc}", permanent=False) from exc
+        except (ValueError, TypeError) as exc:
+            # The message cannot be written out as SMTP wants it: a fact of the message, not of the server.
+            raise MailDeliveryError(f"message cannot be sent: {exc}", permanent=True) from exc

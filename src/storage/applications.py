@@ -151,7 +151,7 @@ class ApplicationStore:
         return NotificationPolicy(
             active=settings.notifications_active and stored.email_verified,
             auto_activate=settings.auto_activate,
-            mail_from=settings.mail_from,
+            mail_from=settings.sender(stored.verified_email),
             room_base_url=settings.room_base_url,
             templates=settings.templates,
         )

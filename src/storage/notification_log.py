@@ -7,11 +7,17 @@ from enum import StrEnum
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+# An error is a diagnosis, not a dump of what the server or the composer said.
+MAX_ERROR_LENGTH = 1000
+
 
 class DeliveryStatus(StrEnum):
     SENT = "SENT"
     # A permanent SMTP refusal (5xx): recorded, never retried.
     REJECTED = "REJECTED"
+    # A message that can never be composed or written out (a header it cannot hold): recorded,
+    # never retried.
+    FAILED = "FAILED"
 
 
 _STATUS = text("SELECT status FROM notification_log WHERE delivery_key = :key")
@@ -55,7 +61,7 @@ class NotificationLog:
                     "type": type,
                     "recipient": recipient,
                     "status": status.value,
-                    "error": error,
+                    "error": None if error is None else error[:MAX_ERROR_LENGTH],
                     "message_id": message_id,
                 },
             )

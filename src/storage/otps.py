@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain import otp
 
-_RECENT = text(
-    "SELECT count(*) FROM customer_otps "
-    "WHERE application_id = :app AND email = :email AND created_at > :since"
-)
+# Codes are kept a day past their expiry (what was asked when), then go.
+RETENTION = timedelta(days=1)
+
 _RETIRE = text(
     "UPDATE customer_otps SET used_at = :now "
     "WHERE application_id = :app AND email = :email AND used_at IS NULL"
@@ -27,6 +26,7 @@ _LATEST = text(
     "WHERE application_id = :app AND email = :email ORDER BY created_at DESC, id DESC LIMIT 1 FOR UPDATE"
 )
 _USE = text("UPDATE customer_otps SET used_at = :now WHERE id = :id")
+_PRUNE = text("DELETE FROM customer_otps WHERE expires_at < :before")
 _FAIL = text("UPDATE customer_otps SET attempts = attempts + 1 WHERE id = :id")
 
 
@@ -34,16 +34,12 @@ class OtpStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def issue(self, application_id: str, email: str, code_hash: str, now: datetime) -> bool:
-        """Store a new code, retiring earlier ones; False when too many were issued lately."""
+    async def issue(self, application_id: str, email: str, code_hash: str, now: datetime) -> None:
+        """Store a new code, retiring earlier ones (how many may be issued: domain.rate_limits)."""
         params = {"app": application_id, "email": email, "now": now}
         async with self._engine.begin() as conn:
-            recent = (await conn.execute(_RECENT, {**params, "since": now - otp.ISSUE_WINDOW})).scalar_one()
-            if recent >= otp.MAX_ISSUED:
-                return False
             await conn.execute(_RETIRE, params)
             await conn.execute(_INSERT, {**params, "hash": code_hash, "expires": now + otp.TTL})
-        return True
 
     async def consume(
         self, application_id: str, email: str, matches: Callable[[str], bool], now: datetime
@@ -60,3 +56,8 @@ class OtpStore:
                 return True
             await conn.execute(_FAIL, {"id": row.id})
             return False
+
+    async def prune(self, now: datetime | None = None) -> int:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(_PRUNE, {"before": (now or datetime.now(UTC)) - RETENTION})
+        return result.rowcount

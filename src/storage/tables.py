@@ -170,3 +170,27 @@ class WebhookDeliveryRow(Base):
     __table_args__ = (
         Index("ix_webhook_deliveries_webhook_attempted", "webhook_id", text("attempted_at DESC")),
     )
+
+
+class RateLimitHitRow(Base):
+    """Requests counted against one limit and subject in one fixed window (UNLOGGED)."""
+
+    __tablename__ = "rate_limit_hits"
+
+    bucket: Mapped[str] = mapped_column(Text, primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = ({"prefixes": ["UNLOGGED"]},)
+
+
+class IdempotencyKeyRow(Base):
+    """The request that first used an Idempotency-Key, by the id the key stands for."""
+
+    __tablename__ = "idempotency_keys"
+
+    resource_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+
+    __table_args__ = (Index("ix_idempotency_keys_created", "created_at"),)

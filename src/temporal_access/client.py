@@ -11,12 +11,16 @@ from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from config import Settings
+from config.secrets import require
 from temporal_access.codec import EncryptionCodec, parse_keys
 from workflows.converter import data_converter
 
 
 def codec_for(settings: Settings) -> EncryptionCodec:
-    return EncryptionCodec(parse_keys(settings.payload_keys), settings.payload_active_key)
+    return EncryptionCodec(
+        parse_keys(require(settings.payload_keys, "PAYLOAD_KEYS")),
+        require(settings.payload_active_key, "PAYLOAD_ACTIVE_KEY"),
+    )
 
 
 def data_converter_for(settings: Settings) -> DataConverter:

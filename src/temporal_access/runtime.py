@@ -4,7 +4,7 @@ The SDK's Rust core logs to stderr in its own format unless told otherwise; here
 and errors are forwarded to the Python logger `temporalio.core`, so they come out as JSON lines
 like everything else. The worker's runtime also serves the SDK's own metrics
 (`temporal_workflow_completed`, `temporal_activity_execution_latency`, `temporal_request`, ...)
-on `http://<host>:WORKER_METRICS_PORT/metrics`.
+on `http://METRICS_HOST:WORKER_METRICS_PORT/metrics`.
 
 Each Runtime starts its own thread pool (and metrics server): create one per process.
 """
@@ -34,14 +34,14 @@ def _core_logging() -> LoggingConfig:
     )
 
 
-def metrics_address(port: int, host: str = "0.0.0.0") -> str:
-    return f"{host}:{port}"
+def metrics_address(port: int, host: str) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def worker_runtime(settings: Settings, *, host: str = "0.0.0.0") -> Runtime:
-    """Core logs forwarded; Prometheus metrics on WORKER_METRICS_PORT unless it is 0."""
+def worker_runtime(settings: Settings) -> Runtime:
+    """Core logs forwarded; Prometheus metrics on METRICS_HOST:WORKER_METRICS_PORT unless it is 0."""
     port = settings.worker_metrics_port
-    metrics = PrometheusConfig(bind_address=metrics_address(port, host)) if port else None
+    metrics = PrometheusConfig(bind_address=metrics_address(port, settings.metrics_host)) if port else None
     return Runtime(telemetry=TelemetryConfig(logging=_core_logging(), metrics=metrics))
 
 

@@ -32,12 +32,16 @@ from activities.rooms import RoomActivities
 from activities.webhooks import WebhookActivities
 from config import Settings, load_settings
 from config.logs import configure_logging
+from config.secrets import Process, check_secrets, require
+from config.settings import SettingsError
+from domain.keys import ServiceKeys
 from mail.sender import SmtpSender
 from storage.appointments import AppointmentStore
 from storage.database import create_engine
 from storage.notification_log import NotificationLog
 from storage.webhooks import WebhookStore
-from temporal_access.client import connect
+from temporal_access.client import codec_for, connect
+from temporal_access.codec import CodecKeyError
 from temporal_access.runtime import worker_runtime
 from workflows.appointment import AppointmentWorkflow
 
@@ -85,6 +89,7 @@ def workflow_runner(sandboxed: bool) -> WorkflowRunner:
 def build_worker(
     client: Client, settings: Settings, engine: AsyncEngine, *, task_queue: str | None = None
 ) -> Worker:
+    check_secrets(settings, Process.WORKER)
     if settings.worker_workflow_sandbox:
         cache_workflow_bytecode()
     store = AppointmentStore(engine)
@@ -96,7 +101,10 @@ def build_worker(
         allow_loopback=settings.webhooks_allow_loopback,
     )
     notifications = NotificationActivities(
-        SmtpSender.from_settings(settings), NotificationLog(engine), settings.public_base_url
+        SmtpSender.from_settings(settings),
+        NotificationLog(engine),
+        settings.public_base_url,
+        ServiceKeys(require(settings.service_secret, "SERVICE_SECRET")),
     )
     return Worker(
         client,
@@ -136,7 +144,11 @@ async def main() -> None:
         async with worker:
             log.info("worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
             if settings.worker_metrics_port:
-                log.info("worker metrics on http://0.0.0.0:%s/metrics", settings.worker_metrics_port)
+                log.info(
+                    "worker metrics on http://%s:%s/metrics",
+                    settings.metrics_host,
+                    settings.worker_metrics_port,
+                )
             await stop.wait()
         log.info("worker stopped")
 
@@ -144,6 +156,14 @@ async def main() -> None:
 def run() -> None:
     """Configure logging and run the worker until SIGINT or SIGTERM."""
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
-    settings = load_settings()
+    try:
+        settings = load_settings()
+        check_secrets(settings, Process.WORKER)
+        # Every key of PAYLOAD_KEYS parses: a bad one stops the worker here, not at its first payload.
+        codec_for(settings)
+    except (SettingsError, CodecKeyError) as error:
+        # One line naming the variable: the worker never runs a workflow on a bad secret.
+        print(f"appointments worker: {error}", file=sys.stderr)
+        sys.exit(2)
     configure_logging(settings.log_level, json=settings.log_format == "json")
     asyncio.run(main())

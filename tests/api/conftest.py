@@ -18,9 +18,9 @@ from config import Settings
 from devstack.net import free_port
 from devstack.smtp_sink import SmtpSink
 from domain.access import Role
+from domain.rate_limits import ALL_LIMITS
+from tests.support.secrets import JWT_SECRET, session_settings
 from tests.support.serving import running_service
-
-JWT_SECRET = "test-secret-0123456789-0123456789-abcdef"
 
 
 @dataclass(frozen=True)
@@ -37,17 +37,20 @@ async def stack(
     dev_server: WorkflowEnvironment, database_url: str, engine: AsyncEngine, mail_sink: SmtpSink
 ) -> AsyncIterator[Stack]:
     port = free_port()
-    settings = Settings.from_env(
+    settings = session_settings(
         {
             "DATABASE_URL": database_url,
             "TEMPORAL_ADDRESS": dev_server.client.service_client.config.target_host,
             "TEMPORAL_TASK_QUEUE": f"api-tests-{uuid.uuid4()}",
-            "JWT_SECRET": JWT_SECRET,
             "HTTP_PORT": str(port),
             "ROOM_BASE_URL": "https://rooms.example.test",
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(mail_sink.port),
             "WEBHOOKS_ALLOW_LOOPBACK": "true",
+            "API_METRICS_PORT": str(free_port()),
+            # Every test calls from 127.0.0.1: the session's stack lets them all through, and
+            # tests/api/test_abuse_limits.py holds the default limits on a stack of its own.
+            "RATE_LIMITS": ",".join(f"{limit.name}=1000000" for limit in ALL_LIMITS),
         }
     )
     async with running_service(dev_server.client, settings, engine) as base_url:

@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 
 from domain.access import Role
-from tests.api.conftest import TokenFactory
+from tests.api.conftest import Stack, TokenFactory
+from tests.support.applications import verify_email
 
 ADMIN = Role.ADMIN
 
@@ -36,7 +37,6 @@ def _settings(**overrides: Any) -> dict[str, Any]:
         "autoActivate": True,
         "notificationsActive": True,
         "roomBaseUrl": "https://video.example.test/",
-        "mailFrom": "Support Team <support@example.test>",
         "templates": [
             _template(),
             _template(period="PT1H"),
@@ -62,8 +62,8 @@ async def test_put_then_get_round_trips_the_settings(
     assert view["applicationId"] == application_id
     assert view["autoActivate"] is True and view["notificationsActive"] is True
     assert view["roomBaseUrl"] == "https://video.example.test"
-    assert view["mailFrom"] == "Support Team <support@example.test>"
     assert view["emailVerified"] is False and "verifiedEmail" not in view
+    assert view["customerSelfScheduling"] is False
     assert [t.get("period") for t in view["templates"]] == ["P1D", "PT1H", None]
     assert view["templates"][0] == _template()
 
@@ -94,6 +94,7 @@ async def test_a_never_configured_application_has_defaults(
         "applicationId": application_id,
         "autoActivate": False,
         "notificationsActive": False,
+        "customerSelfScheduling": False,
         "templates": [],
         "emailVerified": False,
     }
@@ -175,10 +176,37 @@ async def test_unknown_type_room_url_and_sender_are_refused(
     for url in ("ftp://video.example.test", "video.example.test", "https://"):
         error = await _bad(http, auth, application_id, _settings(roomBaseUrl=url))
         assert error["field"] == "roomBaseUrl", url
-    for sender in ("not an address", "Support <support>", "a@b.test\r\nBcc: x@y.test"):
+    for sender in (
+        "not an address",
+        "Support <support>",
+        "Support <support@example.test>",
+        "a@b.test, c@d.test",
+        "a@b.test\r\nBcc: x@y.test",
+    ):
         error = await _bad(http, auth, application_id, _settings(mailFrom=sender))
         assert error["field"] == "mailFrom", sender
 
     # Nothing was stored by the refused requests.
     fetched = (await http.get(_path(application_id), headers=auth(ADMIN))).json()
     assert fetched["templates"] == []
+
+
+async def test_the_sender_must_be_verified_first(
+    http: httpx.AsyncClient, stack: Stack, auth: TokenFactory, application_id: str
+) -> None:
+    """An application sends as an address it proved to own, or one of its domain: never as another's."""
+    admin = auth(ADMIN)
+    before = await _bad(http, auth, application_id, _settings(mailFrom="support@example.test"))
+    assert before["field"] == "mailFrom" and "verify" in before["message"]
+
+    await verify_email(http, stack.mail, admin, application_id, f"admin-{uuid.uuid4().hex[:8]}@example.test")
+    saved = await _put(
+        http, auth, application_id, _settings(mailFrom="support@example.test", mailFromName="Support Team")
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["mailFrom"] == "support@example.test"
+    assert saved.json()["mailFromName"] == "Support Team"
+    # Another domain stays refused, however it is spelled.
+    for other in ("support@example.org", "support@sub.example.test", "support@EXAMPLE.TEST.evil.test"):
+        error = await _bad(http, auth, application_id, _settings(mailFrom=other))
+        assert error["field"] == "mailFrom", other

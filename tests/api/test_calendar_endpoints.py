@@ -13,6 +13,7 @@ import icalendar
 from domain.access import Role
 from tests.api.conftest import TokenFactory
 from tests.support.requests import schedule_body
+from tests.support.secrets import SERVICE_KEYS
 
 
 async def _schedule(http: httpx.AsyncClient, auth: TokenFactory, **overrides: Any) -> dict[str, Any]:
@@ -46,20 +47,34 @@ async def test_google_redirects_to_an_event_template(http: httpx.AsyncClient, au
     assert "https://rooms.example.test" not in query["details"][0]
 
 
-async def test_the_details_carry_the_room_once_activated(http: httpx.AsyncClient, auth: TokenFactory) -> None:
+async def test_the_room_is_only_in_the_links_mailed_to_participants(
+    http: httpx.AsyncClient, auth: TokenFactory
+) -> None:
+    """The room's URL is a credential to the call: an id alone, which anyone may hold, does not
+    reveal it; the calendar key of the mailed links does (docs/security.md)."""
     created = await _schedule(http, auth)
     activated = await http.post(
         f"/api/appointments/activate/{created['id']}", headers=auth(Role.CLIENT_SERVICE)
     )
     assert activated.status_code == 200, activated.text
     room = activated.json()["url"]
+    key = SERVICE_KEYS.calendar_token(created["id"])
 
-    google = await http.get(f"/api/cal/events/google/{created['id']}/event")
-    assert room in parse_qs(urlsplit(google.headers["location"]).query)["details"][0]
-    ical = await http.get(f"/api/cal/events/ical/{created['id']}/event")
-    event = icalendar.Calendar.from_ical(ical.content).walk("VEVENT")[0]
-    assert str(event["url"]) == room
-    assert room in str(event["description"])
+    for query, shown in (
+        ("", False),
+        ("?key=wrong", False),
+        (f"?key={SERVICE_KEYS.calendar_token('x')}", False),
+        (f"?key={key}", True),
+    ):
+        google = await http.get(f"/api/cal/events/google/{created['id']}/event{query}")
+        assert google.status_code == 302
+        assert (room in parse_qs(urlsplit(google.headers["location"]).query)["details"][0]) is shown, query
+        assert google.headers["referrer-policy"] == "no-referrer"
+        ical = await http.get(f"/api/cal/events/ical/{created['id']}/event{query}")
+        event = icalendar.Calendar.from_ical(ical.content).walk("VEVENT")[0]
+        assert (str(event.get("url", "")) == room) is shown, query
+        assert (room in str(event["description"])) is shown, query
+        assert ical.headers["cache-control"] == "no-store"
 
 
 async def test_ical_is_the_appointments_event(http: httpx.AsyncClient, auth: TokenFactory) -> None:

@@ -57,8 +57,9 @@ async def test_fifty_concurrent_creates_with_one_key_make_one_appointment(
 ) -> None:
     agent = auth(Role.AGENT, sub="idempotent-agent")
     key = {"Idempotency-Key": f"create-{uuid.uuid4()}"}
+    body = schedule_body()
     responses = await asyncio.gather(
-        *(http.post("/api/appointments", json=schedule_body(), headers={**agent, **key}) for _ in range(50))
+        *(http.post("/api/appointments", json=body, headers={**agent, **key}) for _ in range(50))
     )
     assert [r.status_code for r in responses] == [200] * 50
     assert len({r.json()["id"] for r in responses}) == 1
@@ -71,9 +72,9 @@ async def test_fifty_concurrent_creates_with_one_key_make_one_appointment(
     assert count == 1
 
     # Another caller's identical key is another appointment; a later retry still finds the first.
-    other = await http.post("/api/appointments", json=schedule_body(), headers={**auth(Role.AGENT), **key})
+    other = await http.post("/api/appointments", json=body, headers={**auth(Role.AGENT), **key})
     assert other.json()["id"] != responses[0].json()["id"]
-    retry = await http.post("/api/appointments", json=schedule_body(), headers={**agent, **key})
+    retry = await http.post("/api/appointments", json=body, headers={**agent, **key})
     assert retry.json()["id"] == responses[0].json()["id"]
 
 
@@ -82,10 +83,11 @@ async def test_a_key_of_a_deleted_appointment_is_not_reused(
 ) -> None:
     agent = auth(Role.AGENT, sub="deleting-agent")
     key = {"Idempotency-Key": f"create-{uuid.uuid4()}"}
-    created = (await http.post("/api/appointments", json=schedule_body(), headers={**agent, **key})).json()
+    body = schedule_body()
+    created = (await http.post("/api/appointments", json=body, headers={**agent, **key})).json()
     assert (await http.delete(f"/api/appointments/{created['id']}", headers=agent)).status_code == 204
     for _ in range(50):
-        again = await http.post("/api/appointments", json=schedule_body(), headers={**agent, **key})
+        again = await http.post("/api/appointments", json=body, headers={**agent, **key})
         if again.status_code == 409:
             break
         await asyncio.sleep(0.1)  # the workflow completes just after the deletion is answered
@@ -118,7 +120,7 @@ async def test_other_creating_posts_honour_the_key(
     assert len(final["participantIds"]) == len(created["participantIds"]) + 1
 
     admin = {**auth(Role.ADMIN), "Idempotency-Key": f"hook-{uuid.uuid4()}"}
-    hook = {"url": "http://127.0.0.1:9/hook", "events": ["*"], "secret": "0123456789abcdef0123"}
+    hook = {"url": "http://127.0.0.1:9999/hook", "events": ["*"], "secret": "0123456789abcdef0123"}
     made = await asyncio.gather(
         *(
             http.post(f"/api/applications/{application_id}/webhooks", json=hook, headers=admin)
@@ -128,3 +130,50 @@ async def test_other_creating_posts_honour_the_key(
     assert {r.status_code for r in made} == {201} and len({r.json()["id"] for r in made}) == 1
     listed = await http.get(f"/api/applications/{application_id}/webhooks", headers=auth(Role.ADMIN))
     assert len(listed.json()) == 1
+
+
+async def test_a_key_reused_with_another_body_is_422_and_the_same_body_the_first_result(
+    http: httpx.AsyncClient, auth: TokenFactory, application_id: str
+) -> None:
+    agent = auth(Role.AGENT)
+    key = {"Idempotency-Key": f"reuse-{uuid.uuid4()}"}
+    body = schedule_body()
+    first = await http.post("/api/appointments", json=body, headers={**agent, **key})
+    assert first.status_code == 200, first.text
+    # The same request in another key order is the same request.
+    reordered = dict(reversed(list(body.items())))
+    again = await http.post("/api/appointments", json=reordered, headers={**agent, **key})
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    other = await http.post("/api/appointments", json={**body, "title": "Other"}, headers={**agent, **key})
+    assert other.status_code == 422 and other.json()["field"] == "Idempotency-Key", other.text
+
+    customer_key = {"Idempotency-Key": f"reuse-{uuid.uuid4()}"}
+    add = {"id": first.json()["id"], "customer": {"name": {"firstName": "Sue"}}}
+    made = await http.post(
+        "/api/appointments/participants/customers", json=add, headers={**agent, **customer_key}
+    )
+    assert made.status_code == 200
+    changed = {**add, "customer": {"name": {"firstName": "Bob"}}}
+    refused = await http.post(
+        "/api/appointments/participants/customers", json=changed, headers={**agent, **customer_key}
+    )
+    assert refused.status_code == 422
+
+    admin = {**auth(Role.ADMIN), "Idempotency-Key": f"reuse-{uuid.uuid4()}"}
+    hook = {"url": "http://127.0.0.1:9999/hook", "events": ["*"], "secret": "0123456789abcdef0123"}
+    path = f"/api/applications/{application_id}/webhooks"
+    assert (await http.post(path, json=hook, headers=admin)).status_code == 201
+    assert (
+        await http.post(path, json={**hook, "events": ["APPOINTMENT_CREATED"]}, headers=admin)
+    ).status_code == 422
+
+
+async def test_a_refused_request_leaves_its_key_unused(http: httpx.AsyncClient, auth: TokenFactory) -> None:
+    agent = auth(Role.AGENT)
+    key = {"Idempotency-Key": f"refused-{uuid.uuid4()}"}
+    bad = await http.post(
+        "/api/appointments", json=schedule_body(start="2000-01-01T00:00:00Z"), headers={**agent, **key}
+    )
+    assert bad.status_code == 400
+    good = await http.post("/api/appointments", json=schedule_body(), headers={**agent, **key})
+    assert good.status_code == 200, good.text

@@ -12,8 +12,24 @@ from sqlalchemy import text
 
 from devstack.smtp_sink import StoredMessage
 from domain import otp
-from tests.api.conftest import Stack
+from domain.access import Role
+from tests.api.conftest import Stack, TokenFactory
 from tests.support.requests import schedule_body
+
+
+async def allow_self_scheduling(http: httpx.AsyncClient, auth: TokenFactory, application_id: str) -> None:
+    response = await http.put(
+        f"/api/applications/{application_id}/settings",
+        json={"customerSelfScheduling": True},
+        headers=auth(Role.ADMIN, application_id=application_id),
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture(autouse=True)
+async def self_scheduling(http: httpx.AsyncClient, auth: TokenFactory, application_id: str) -> None:
+    """The test's application lets customers schedule themselves (off unless its admin says so)."""
+    await allow_self_scheduling(http, auth, application_id)
 
 
 def _basic(email: str, code: str) -> dict[str, str]:
@@ -114,14 +130,42 @@ async def test_a_new_code_replaces_the_previous_one(
 
 
 async def test_code_of_another_application_does_not_work(
-    http: httpx.AsyncClient, stack: Stack, application_id: str
+    http: httpx.AsyncClient, stack: Stack, auth: TokenFactory, application_id: str
 ) -> None:
     email = _email()
     code = await _request_code(http, stack, application_id, email)
-    body = schedule_body(applicationId=str(uuid.uuid4()))
+    other = str(uuid.uuid4())
+    await allow_self_scheduling(http, auth, other)
+    body = schedule_body(applicationId=other)
     assert (
         await http.post("/api/appointments/basic", json=body, headers=_basic(email, code))
     ).status_code == 401
+
+
+@pytest.mark.parametrize("configured", [False, True], ids=["unknown application", "not allowed"])
+async def test_only_applications_that_allow_it_mail_codes(
+    http: httpx.AsyncClient, stack: Stack, auth: TokenFactory, configured: bool
+) -> None:
+    other = str(uuid.uuid4())
+    if configured:
+        put = await http.put(
+            f"/api/applications/{other}/settings",
+            json={"notificationsActive": True},
+            headers=auth(Role.ADMIN, application_id=other),
+        )
+        assert put.status_code == 200
+    email = _email()
+    refused = await http.post("/api/appointments/basic/otp", json={"applicationId": other, "email": email})
+    assert refused.status_code == 404 and refused.json()["field"] == "applicationId", refused.text
+    # Both answers are alike: the refusal says nothing of how the application is configured.
+    assert (
+        refused.json()["message"] == "applicationId: no application with customer self-scheduling has this id"
+    )
+    assert not [m for m in stack.mail.messages() if email in str(m.message["To"])]
+    scheduled = await http.post(
+        "/api/appointments/basic", json=schedule_body(applicationId=other), headers=_basic(email, "123456")
+    )
+    assert scheduled.status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -143,26 +187,22 @@ async def test_malformed_credentials_are_401(
     assert response.status_code == 401, response.text
 
 
-async def test_otp_requests_validate_and_rate_limit(
+async def test_otp_requests_validate_the_address(
     http: httpx.AsyncClient, stack: Stack, application_id: str
 ) -> None:
-    bad = await http.post(
-        "/api/appointments/basic/otp", json={"applicationId": application_id, "email": "nope"}
-    )
-    assert bad.status_code == 400 and bad.json()["field"] == "email"
+    for email in ("nope", "Ada <ada@example.test>", "a@example.test, b@example.test", '"a b"@example.test'):
+        bad = await http.post(
+            "/api/appointments/basic/otp", json={"applicationId": application_id, "email": email}
+        )
+        assert bad.status_code == 400 and bad.json()["field"] == "email", email
     missing = await http.post("/api/appointments/basic/otp", json={"email": _email()})
     assert missing.status_code == 400 and missing.json()["field"] == "applicationId"
 
-    email = _email()
-    for _ in range(otp.MAX_ISSUED):
-        ok = await http.post(
-            "/api/appointments/basic/otp", json={"applicationId": application_id, "email": email}
-        )
-        assert ok.status_code == 204
-    limited = await http.post(
-        "/api/appointments/basic/otp", json={"applicationId": application_id, "email": email}
-    )
-    assert limited.status_code == 429 and "retry-after" in limited.headers
+
+async def test_a_401_challenges_with_basic(http: httpx.AsyncClient, application_id: str) -> None:
+    response = await http.post("/api/appointments/basic", json=schedule_body(applicationId=application_id))
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Basic ")
 
 
 async def test_a_bad_schedule_does_not_spend_the_code(

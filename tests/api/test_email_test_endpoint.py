@@ -15,6 +15,7 @@ import pytest
 from devstack.smtp_sink import StoredMessage
 from domain.access import Role
 from tests.api.conftest import Stack, TokenFactory
+from tests.support.applications import verify_email
 
 ADMIN = Role.ADMIN
 TEST = "/api/notifications/emails/test"
@@ -139,9 +140,16 @@ async def test_times_are_written_in_the_given_timezone(
 async def test_the_applications_sender_and_room_are_used(
     http: httpx.AsyncClient, stack: Stack, auth: TokenFactory, application_id: str
 ) -> None:
+    await verify_email(
+        http, stack.mail, auth(ADMIN), application_id, f"admin-{uuid.uuid4().hex[:8]}@acme.test"
+    )
     saved = await http.put(
         f"/api/applications/{application_id}/settings",
-        json={"mailFrom": "Acme Support <support@acme.test>", "roomBaseUrl": "https://meet.acme.test"},
+        json={
+            "mailFrom": "support@acme.test",
+            "mailFromName": "Acme Support",
+            "roomBaseUrl": "https://meet.acme.test",
+        },
         headers=auth(ADMIN),
     )
     assert saved.status_code == 200, saved.text

@@ -5,13 +5,13 @@ from __future__ import annotations
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from config import Settings
 from devstack.net import free_port
+from tests.support.secrets import session_settings
 
 
 async def test_health_is_503_when_database_and_temporal_are_away() -> None:
     closed = free_port()
-    settings = Settings.from_env(
+    settings = session_settings(
         {
             "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{closed}/nothing",
             "TEMPORAL_ADDRESS": f"127.0.0.1:{closed}",

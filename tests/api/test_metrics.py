@@ -1,19 +1,24 @@
-"""`GET /metrics`: request counts and latencies by route template and status, over real HTTP."""
+"""The API's metrics: request counts and latencies by route template and status, over real HTTP,
+served on a listener of their own (API_METRICS_PORT), never on the API's public one."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 from litestar.testing import AsyncTestClient
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
-from config import Settings
+from api.metrics import HttpMetrics
 from devstack.net import free_port
 from domain.access import Role
-from tests.api.conftest import TokenFactory
+from tests.api.conftest import Stack, TokenFactory
+from tests.support.secrets import session_settings
 
 APPOINTMENT_ROUTE = "/api/appointments/{appointment_id}"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -32,10 +37,18 @@ def _count(samples: dict, method: str, route: str, status: int) -> float:
     return samples.get(("http_requests_total", labels), 0.0)
 
 
+@pytest.fixture
+async def scrape(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """The metrics listener, as Prometheus reaches it."""
+    port = stack.settings.api_metrics_port
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        yield client
+
+
 async def test_requests_are_counted_by_route_template_and_status(
-    http: httpx.AsyncClient, auth: TokenFactory
+    http: httpx.AsyncClient, scrape: httpx.AsyncClient, auth: TokenFactory
 ) -> None:
-    before = _samples((await http.get("/metrics")).text)
+    before = _samples((await scrape.get("/metrics")).text)
     agent = auth(Role.AGENT)
     unknown = [str(uuid.uuid4()) for _ in range(3)]
     for appointment_id in unknown:
@@ -44,7 +57,7 @@ async def test_requests_are_counted_by_route_template_and_status(
     assert (await http.get(f"/no/such/path/{unknown[0]}")).status_code == 404
     assert (await http.get("/health")).status_code == 200
 
-    response = await http.get("/metrics")
+    response = await scrape.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
@@ -63,14 +76,17 @@ async def test_requests_are_counted_by_route_template_and_status(
     assert "process_resident_memory_bytes" in text or "python_info" in text
 
 
-async def test_metrics_need_no_token_and_stay_out_of_the_openapi_document(http: httpx.AsyncClient) -> None:
-    assert (await http.get("/metrics")).status_code == 200
+async def test_metrics_are_not_served_on_the_public_listener(
+    http: httpx.AsyncClient, scrape: httpx.AsyncClient
+) -> None:
+    assert (await http.get("/metrics")).status_code == 404
+    assert (await scrape.get("/metrics")).status_code == 200
     schema = (await http.get("/schema/openapi.json")).json()
     assert "/metrics" not in schema["paths"]
 
 
-async def test_openmetrics_when_the_scraper_asks_for_it(http: httpx.AsyncClient) -> None:
-    response = await http.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+async def test_openmetrics_when_the_scraper_asks_for_it(scrape: httpx.AsyncClient) -> None:
+    response = await scrape.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
     assert response.headers["content-type"].startswith("application/openmetrics-text")
     assert response.text.rstrip().endswith("# EOF")
 
@@ -78,17 +94,17 @@ async def test_openmetrics_when_the_scraper_asks_for_it(http: httpx.AsyncClient)
 async def test_each_app_counts_into_its_own_registry() -> None:
     # Several apps in one process (as in these tests): no duplicate-timeseries error, no sharing.
     closed = free_port()
-    settings = Settings.from_env(
+    settings = session_settings(
         {
             "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{closed}/nothing",
             "TEMPORAL_ADDRESS": f"127.0.0.1:{closed}",
         }
     )
-    async with (
-        AsyncTestClient(app=create_app(settings)) as first,
-        AsyncTestClient(app=create_app(settings)) as second,
-    ):
+    apps = create_app(settings), create_app(settings)
+    async with AsyncTestClient(app=apps[0]) as first, AsyncTestClient(app=apps[1]):
         await first.get("/only/in/first")
-        first_text, second_text = (await first.get("/metrics")).text, (await second.get("/metrics")).text
+    first_text, second_text = (
+        generate_latest(app.plugins.get(HttpMetrics).registry).decode() for app in apps
+    )
     assert _count(_samples(first_text), "GET", "<unmatched>", 404) == 1
     assert _count(_samples(second_text), "GET", "<unmatched>", 404) == 0

@@ -4,7 +4,6 @@ time from the real Temporal dev server."""
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ from icalendar import Calendar
 from devstack.smtp_sink import StoredMessage
 from domain.access import Role
 from tests.api.conftest import Stack, TokenFactory
+from tests.support.applications import verify_email
 from tests.support.requests import iso, schedule_body
 
 TEMPLATES = [
@@ -50,31 +50,17 @@ async def _configure(
     auto_activate: bool = False,
 ) -> None:
     admin = auth(Role.ADMIN)
+    await verify_email(http, stack.mail, admin, application_id, f"admin-{uuid.uuid4().hex[:8]}@example.test")
     settings = {
         "autoActivate": auto_activate,
         "notificationsActive": True,
-        "mailFrom": "Contact Center <cc@example.test>",
+        "mailFrom": "cc@example.test",
+        "mailFromName": "Contact Center",
         "roomBaseUrl": "https://video.example.test",
         "templates": TEMPLATES,
     }
     put = await http.put(f"/api/applications/{application_id}/settings", json=settings, headers=admin)
     assert put.status_code == 200, put.text
-    address = f"admin-{uuid.uuid4().hex[:8]}@example.test"
-    verify = await http.post(
-        "/api/notifications/emails/verify",
-        json={"applicationId": application_id, "toEmail": address},
-        headers=admin,
-    )
-    assert verify.status_code == 204, verify.text
-    mails = await stack.mail.wait_for_messages(lambda m: address in m.message["To"])
-    code = re.search(r"\b(\d{6})\b", mails[-1].message.get_content())
-    assert code
-    confirm = await http.post(
-        "/api/notifications/emails/confirm",
-        json={"applicationId": application_id, "code": code.group(1)},
-        headers=admin,
-    )
-    assert confirm.status_code == 204, confirm.text
 
 
 def _about(appointment_id: str, prefix: str):

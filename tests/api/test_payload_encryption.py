@@ -37,7 +37,7 @@ async def test_histories_hold_only_encrypted_payloads(
     assert payloads
     for payload in payloads:
         assert payload.metadata["encoding"] == b"binary/encrypted"
-        assert payload.metadata["encryption-key-id"] == b"dev"
+        assert payload.metadata["encryption-key-id"] == b"test"  # the session's active key
         assert b"Bobby" not in payload.data and b"user@provider.net" not in payload.data
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from domain.access import Role
 from tests.api.conftest import Stack, TokenFactory
 from tests.support.requests import schedule_body
+from tests.support.secrets import TEST_SECRETS
 
 APPOINTMENTS = str(Path(sys.executable).parent / "appointments")
 
@@ -21,6 +22,7 @@ APPOINTMENTS = str(Path(sys.executable).parent / "appointments")
 async def _reproject(stack: Stack, *args: str) -> tuple[int, str]:
     env = {
         **os.environ,
+        **TEST_SECRETS,
         "DATABASE_URL": stack.settings.database_url,
         "TEMPORAL_ADDRESS": stack.settings.temporal_address,
     }

@@ -17,10 +17,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from config import Settings
 from domain.access import Role
 from tests.api.conftest import JWT_SECRET, Stack, TokenFactory
 from tests.support.requests import schedule_body
+from tests.support.secrets import session_settings
 
 AUDIENCE, ISSUER = "appointments-api", "https://idp.example.test/"
 MISSING = "/api/appointments/00000000-0000-4000-8000-000000000000"
@@ -47,11 +47,10 @@ def _bearer(token: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 async def strict(stack: Stack) -> AsyncIterator[AsyncTestClient]:
     """The same service, configured to require an audience and an issuer."""
-    settings = Settings.from_env(
+    settings = session_settings(
         {
             "DATABASE_URL": stack.settings.database_url,
             "TEMPORAL_ADDRESS": stack.settings.temporal_address,
-            "JWT_SECRET": JWT_SECRET,
             "JWT_AUDIENCE": AUDIENCE,
             "JWT_ISSUER": ISSUER,
         }

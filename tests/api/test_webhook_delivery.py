@@ -7,28 +7,17 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 
 from domain.access import Role
 from tests.api.conftest import Stack, TokenFactory
 from tests.api.test_notification_flow import _configure
-from tests.support.receiver import Received, Receiver, start_receiver
+from tests.support.receiver import Received, Receiver
 from tests.support.requests import iso, schedule_body
 
 SECRET = "whsec-0123456789abcdef0123"
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    receiver, server, task = await start_receiver()
-    yield receiver
-    server.should_exit = True
-    server.force_exit = True  # a hanging request must not hold the test up
-    await task
 
 
 async def _subscribe(

@@ -18,7 +18,6 @@ from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 
-from config import Settings
 from config.settings import to_sqlalchemy_url
 from devstack.postgres import EmbeddedPostgres
 from devstack.smtp_sink import SmtpSink
@@ -37,9 +36,11 @@ from domain.notifications import NotificationPolicy, NotificationType, Template
 from storage.database import create_engine
 from storage.migrations import upgrade
 from storage.webhooks import WebhookStore
+from temporal_access.client import data_converter_for
 from tests.support.factories import APPLICATION, new_appointment, principal
 from tests.support.receiver import start_receiver
-from tests.support.stack import service_data_converter, temporal_cli
+from tests.support.secrets import RECORDED_PAYLOAD_KEYS, session_settings
+from tests.support.stack import temporal_cli
 from worker import build_worker
 from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
 from workflows.search import ALL_KEYS, search_attributes
@@ -237,12 +238,16 @@ async def _record(name: str, url: str, mail_port: int) -> None:
         await WebhookStore(engine).create(APPLICATION, receiver.url(path), ("*",), "s" * 32, {})
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
-        data_converter=service_data_converter(),
+        # Encrypted with the key of the stored histories, which every later session can read; the
+        # worker uses this client's converter, whatever its settings' keys.
+        data_converter=data_converter_for(
+            session_settings({"PAYLOAD_KEYS": RECORDED_PAYLOAD_KEYS, "PAYLOAD_ACTIVE_KEY": "dev"})
+        ),
         search_attributes=ALL_KEYS,
         dev_server_extra_args=_SERVER_ARGS.get(name, []),
     )
     task_queue = f"record-{uuid.uuid4()}"
-    settings = Settings.from_env({"SMTP_PORT": str(mail_port), "WEBHOOKS_ALLOW_LOOPBACK": "true"})
+    settings = session_settings({"SMTP_PORT": str(mail_port), "WEBHOOKS_ALLOW_LOOPBACK": "true"})
     try:
         async with build_worker(env.client, settings, engine, task_queue=task_queue):
             handle = await SCENARIOS[name](env.client, task_queue)

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from config import Settings
 from devstack.smtp_sink import SmtpSink
 from domain.access import Role
 from domain.lifecycle import ActorCommand
 from domain.model import WorkflowPolicy
 from tests.support.factories import new_appointment, principal
+from tests.support.secrets import TEST_SECRETS, session_settings
 from tests.support.stack import temporal_cli
 from worker import build_worker
 from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
@@ -32,8 +32,9 @@ CONSOLE_SCRIPT = Path(sys.executable).parent / "appointments"
 
 def _env() -> dict[str, str]:
     """The test process's environment without the Temporal and payload-key settings a developer
-    may have exported: the subprocess must use the keys the tests' servers use (the defaults)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "PAYLOAD_"))}
+    may have exported: the subprocess must use the keys the tests' servers use (the session's)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "PAYLOAD_"))}
+    return {**env, "PAYLOAD_KEYS": TEST_SECRETS["PAYLOAD_KEYS"], "PAYLOAD_ACTIVE_KEY": "test"}
 
 
 def _appointments(
@@ -148,7 +149,7 @@ async def test_replays_closed_workflows_from_the_server_and_exported_histories(
     tmp_path: Path,
 ) -> None:
     client = dev_server.client
-    settings = Settings.from_env({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mail_sink.port)})
+    settings = session_settings({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mail_sink.port)})
     async with build_worker(client, settings, engine, task_queue=task_queue):
         wf_id = await _closed_workflow(client, task_queue)
     query = f"WorkflowType='AppointmentWorkflow' AND ExecutionStatus != 'Running' AND WorkflowId='{wf_id}'"

@@ -35,7 +35,8 @@ from sqlalchemy import text
 
 from api.auth.tokens import mint_token
 from config import Settings
-from config.settings import DEV_JWT_SECRET, to_sqlalchemy_url
+from config.secrets import development_secrets
+from config.settings import to_sqlalchemy_url
 from devstack.banner import DEMO_APPLICATION_ID, DEMO_SUBJECTS
 from devstack.net import free_port
 from devstack.postgres import EmbeddedPostgres
@@ -48,16 +49,24 @@ from workflows.appointment import AppointmentWorkflow, workflow_id
 ROOT = Path(__file__).resolve().parents[2]
 DUE = (20, 23, 26, 29, 32, 35)  # seconds after T0
 KILL_AT = float(os.environ.get("KILL_AT", "26.05"))
-PORT_NAMES = ("HTTP_PORT", "TEMPORAL_PORT", "TEMPORAL_UI_PORT", "SMTP_PORT", "WORKER_METRICS_PORT")
+PORT_NAMES = (
+    "HTTP_PORT",
+    "TEMPORAL_PORT",
+    "TEMPORAL_UI_PORT",
+    "SMTP_PORT",
+    "WORKER_METRICS_PORT",
+    "API_METRICS_PORT",
+)
 
 
 def log(message: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S.%f}] {message}", flush=True)
 
 
-def headers(role: str) -> dict[str, str]:
-    subject = DEMO_SUBJECTS[role]
-    jwt = mint_token(DEV_JWT_SECRET, sub=subject, roles=[role], application_id=DEMO_APPLICATION_ID)
+def headers(stack: MakeRun, role: str) -> dict[str, str]:
+    """A demo token of `role`, signed with the secret `make run` generated for the stack's DATA_DIR."""
+    secret = development_secrets(stack.data_dir)["JWT_SECRET"]
+    jwt = mint_token(secret, sub=DEMO_SUBJECTS[role], roles=[role], application_id=DEMO_APPLICATION_ID)
     return {"Authorization": f"Bearer {jwt}"}
 
 
@@ -123,7 +132,7 @@ class MakeRun:
 
 
 async def configure(http: httpx.AsyncClient, stack: MakeRun) -> None:
-    admin = headers("ROLE_ADMIN")
+    admin = headers(stack, "ROLE_ADMIN")
     templates: list[dict[str, Any]] = [
         {"type": "CREATE", "channel": "EMAIL", "subject": "Booked {{title}}", "textBody": "{{time24}}"},
         {
@@ -134,7 +143,7 @@ async def configure(http: httpx.AsyncClient, stack: MakeRun) -> None:
             "period": "PT1M",
         },
     ]
-    settings = {"notificationsActive": True, "mailFrom": "CC <cc@example.test>", "templates": templates}
+    settings = {"notificationsActive": True, "templates": templates}
     put = await http.put(f"/api/applications/{DEMO_APPLICATION_ID}/settings", json=settings, headers=admin)
     assert put.status_code == 200, put.text
     verify = {"applicationId": DEMO_APPLICATION_ID, "toEmail": "admin@example.test"}
@@ -152,7 +161,7 @@ async def configure(http: httpx.AsyncClient, stack: MakeRun) -> None:
     assert confirmed.status_code == 204, confirmed.text
 
 
-async def schedule(http: httpx.AsyncClient, t0: datetime) -> dict[str, tuple[datetime, str]]:
+async def schedule(http: httpx.AsyncClient, stack: MakeRun, t0: datetime) -> dict[str, tuple[datetime, str]]:
     """The appointments: id -> (reminder due, customer email)."""
     made = {}
     for n, due in enumerate(DUE):
@@ -166,7 +175,9 @@ async def schedule(http: httpx.AsyncClient, t0: datetime) -> dict[str, tuple[dat
             "title": f"make run crash {n}",
         }
         key = {"Idempotency-Key": f"make-run-crash-{uuid.uuid4()}"}
-        response = await http.post("/api/appointments", json=body, headers={**headers("ROLE_AGENT"), **key})
+        response = await http.post(
+            "/api/appointments", json=body, headers={**headers(stack, "ROLE_AGENT"), **key}
+        )
         assert response.status_code == 200, response.text
         made[response.json()["id"]] = (t0 + timedelta(seconds=due), email)
     return made
@@ -180,7 +191,9 @@ async def check(stack: MakeRun, made: dict[str, tuple[datetime, str]]) -> None:
             break
         await asyncio.sleep(0.5)
     address = f"127.0.0.1:{stack.ports['TEMPORAL_PORT']}"
-    settings = Settings.from_env({**stack.env, "TEMPORAL_ADDRESS": address})
+    settings = Settings.from_env(
+        {**development_secrets(stack.data_dir), **stack.env, "TEMPORAL_ADDRESS": address}
+    )
     client = await connect(settings)
     for _ in range(120):  # until nothing is in flight
         busy = 0
@@ -209,7 +222,7 @@ async def check(stack: MakeRun, made: dict[str, tuple[datetime, str]]) -> None:
         store = AppointmentStore(engine)
         async with httpx.AsyncClient(base_url=stack.base_url, timeout=60) as http:
             for i in ids:
-                read = await http.get(f"/api/appointments/{i}", headers=headers("ROLE_AGENT"))
+                read = await http.get(f"/api/appointments/{i}", headers=headers(stack, "ROLE_AGENT"))
                 assert read.status_code == 200, read.text
                 handle = client.get_workflow_handle(workflow_id(i))
                 state = await handle.query(AppointmentWorkflow.appointment)
@@ -230,7 +243,7 @@ async def prepare(stack: MakeRun) -> tuple[datetime, dict[str, tuple[datetime, s
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=60) as http:
         await configure(http, stack)
         t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
-        return t0, await schedule(http, t0)
+        return t0, await schedule(http, stack, t0)
 
 
 def main() -> None:

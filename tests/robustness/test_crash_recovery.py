@@ -62,10 +62,10 @@ from storage.applications import ApplicationStore
 from storage.appointments import AppointmentStore
 from temporal_access.client import connect
 from tests.support.requests import schedule_body
+from tests.support.secrets import JWT_SECRET, TEST_SECRETS, session_settings
 from workflows.appointment import AppointmentWorkflow, workflow_id
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-JWT_SECRET = "crash-recovery-secret-0123456789-abcdef"
 
 # When each appointment's reminder falls due, in seconds after T0 (its start is a minute later):
 # at each crash one reminder is being sent, the next falls due while the process is down.
@@ -314,7 +314,7 @@ async def test_worker_and_temporal_crashes_lose_and_duplicate_nothing(
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": "0",
         "WORKER_METRICS_PORT": "0",
-        "JWT_SECRET": JWT_SECRET,
+        **TEST_SECRETS,
         "HTTP_PORT": str(free_port()),
         "ROOM_BASE_URL": "https://rooms.example.test",
         "PUBLIC_BASE_URL": "https://api.example.test",
@@ -324,7 +324,7 @@ async def test_worker_and_temporal_crashes_lose_and_duplicate_nothing(
     try:
         sink.start()
         env["SMTP_PORT"] = str(sink.port)
-        settings = Settings.from_env(env)
+        settings = session_settings(env)
         worker = WorkerProcess({**os.environ, **env, "PYTHONUNBUFFERED": "1"}, tmp_path / "worker.log")
         await temporal.start()
         await configure_application(engine, application_id)

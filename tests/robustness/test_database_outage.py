@@ -33,7 +33,6 @@ from temporalio.testing import WorkflowEnvironment
 from api.auth.tokens import mint_token
 from api.errors import DATABASE_UNAVAILABLE, database_unavailable
 from api.workflow_gateway import UPDATE_TIMEOUT
-from config import Settings
 from config.settings import to_sqlalchemy_url
 from devstack.net import free_port
 from devstack.postgres import EmbeddedPostgres
@@ -45,6 +44,7 @@ from storage.database import create_engine
 from storage.migrations import upgrade
 from tests.api.conftest import JWT_SECRET
 from tests.support.requests import iso, schedule_body
+from tests.support.secrets import session_settings
 from tests.support.serving import running_service
 from workflows.appointment import AppointmentWorkflow, workflow_id
 
@@ -69,12 +69,11 @@ async def outage_stack(
         url = to_sqlalchemy_url(await asyncio.to_thread(postgres.start))
         await asyncio.to_thread(upgrade, url)
         port, task_queue = free_port(), f"db-outage-{uuid.uuid4()}"
-        settings = Settings.from_env(
+        settings = session_settings(
             {
                 "DATABASE_URL": url,
                 "TEMPORAL_ADDRESS": dev_server.client.service_client.config.target_host,
                 "TEMPORAL_TASK_QUEUE": task_queue,
-                "JWT_SECRET": JWT_SECRET,
                 "HTTP_PORT": str(port),
                 "ROOM_BASE_URL": "https://rooms.example.test",
                 "SMTP_HOST": "127.0.0.1",

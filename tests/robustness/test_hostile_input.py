@@ -295,7 +295,6 @@ UNICODE = {
     "bidi-controls": "\u202eevil\u202c \u200f\u200e \u2066iso\u2069",
     "zero-width": "a\u200bb\u200dc\ufeffd",
     "astral": "\U0001d57f\U0001d58e\U0001d599\U0001d591\U0001d58a \U0001f9ea \U000e0041",
-    "line-separators-in-notes": "one\u2028two\u2029three",
 }
 
 
@@ -336,7 +335,15 @@ async def test_unicode_text_is_accepted_and_round_trips_unchanged(
 # -- control characters -------------------------------------------------------------------------
 
 CONTROL_CHARACTERS = {"nul": "\x00", "bell": "\x07", "escape": "\x1b", "delete": "\x7f", "c1-nel": "\x85"}
-LINE_BREAKS = {"tab": "\t", "line-feed": "\n", "carriage-return": "\r"}
+# What multi-line fields may hold and one-line fields refuse, Unicode's own line and paragraph
+# separators included: Python's email package refuses them in a header as it refuses a line feed.
+LINE_BREAKS = {
+    "tab": "\t",
+    "line-feed": "\n",
+    "carriage-return": "\r",
+    "line-separator": "\u2028",
+    "paragraph-separator": "\u2029",
+}
 
 
 def _schedule_with(field: str, value: str) -> tuple[dict[str, Any], str]:
@@ -489,7 +496,7 @@ async def test_control_characters_in_settings_webhooks_and_mail_bodies(
         "textBody": "Hi\n\t{{title}}",
         "period": "PT1H",
     }
-    webhook = {"url": "http://127.0.0.1:9/hooks", "events": ["*"], "secret": "s" * 20}
+    webhook = {"url": "http://127.0.0.1:9999/hooks", "events": ["*"], "secret": "s" * 20}
     cases: list[tuple[str, dict[str, Any] | None, str, dict[str, Any], str]] = [
         (
             "PUT",

@@ -16,10 +16,13 @@ from worker import build_worker
 
 
 @asynccontextmanager
-async def running_service(client: Client, settings: Settings, engine: AsyncEngine) -> AsyncIterator[str]:
-    """Serve the API on settings.http_port with a worker on settings.task_queue; yields its URL."""
-    worker = build_worker(client, settings, engine)
-    worker_task = asyncio.create_task(worker.run())
+async def running_service(
+    client: Client, settings: Settings, engine: AsyncEngine, *, with_worker: bool = True
+) -> AsyncIterator[str]:
+    """Serve the API on settings.http_port, with a worker on settings.task_queue unless told
+    otherwise (another replica of the API may share one); yields its URL."""
+    worker = build_worker(client, settings, engine) if with_worker else None
+    worker_task = asyncio.create_task(worker.run()) if worker is not None else None
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings),
@@ -39,5 +42,6 @@ async def running_service(client: Client, settings: Settings, engine: AsyncEngin
     finally:
         server.should_exit = True
         await server_task
-        await worker.shutdown()
-        await worker_task
+        if worker is not None and worker_task is not None:
+            await worker.shutdown()
+            await worker_task

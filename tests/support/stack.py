@@ -14,8 +14,8 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 
-from config import Settings
 from temporal_access.client import data_converter_for
+from tests.support.secrets import session_settings
 from workflows.search import ALL_KEYS
 
 BIN = Path(sys.executable).parent
@@ -47,5 +47,5 @@ async def register_search_attributes(client: Client) -> None:
 
 
 def service_data_converter() -> DataConverter:
-    """What the service uses with its default (development) settings: msgspec, encrypted."""
-    return data_converter_for(Settings.from_env({}))
+    """What the service of the test session uses: msgspec, encrypted with the session's keys."""
+    return data_converter_for(session_settings())

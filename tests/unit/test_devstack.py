@@ -7,10 +7,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from api.auth.tokens import TokenVerifier
+from config.settings import Settings
 from devstack.banner import DEMO_APPLICATION_ID, DEMO_SUBJECTS, StackInfo, demo_tokens, render
 from devstack.net import free_port, port_is_free
 from devstack.processes import spawn, terminate
+from devstack.secrets import load_or_create
+from devstack.supervisor import DevStack, Signals
 
 SECRET = "test-secret-0123456789abcdef-0123456789"
 
@@ -40,7 +45,7 @@ def test_banner_names_urls_secret_and_one_export_per_role() -> None:
 
     for expected in ("http://127.0.0.1:8000/schema/openapi.json", "http://127.0.0.1:8233", "/data/mail/"):
         assert expected in text
-    assert f"{SECRET}   (development secret" in text
+    assert f"{SECRET}   (generated for this DATA_DIR" in text
     assert text.count("export ") == 5
     assert "$AGENT_TOKEN" in text
 
@@ -70,3 +75,19 @@ def test_terminate_kills_a_child_that_ignores_sigterm(tmp_path: Path) -> None:
 
     assert child.poll() == -9
     assert time.monotonic() - started < 5
+
+
+def test_the_development_stack_listens_on_loopback_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Whatever the environment says, `make run` binds the API and both metrics listeners to 127.0.0.1,
+    and hands the API and the worker the secrets it generated for its DATA_DIR."""
+    monkeypatch.setenv("HTTP_HOST", "0.0.0.0")
+    monkeypatch.setenv("METRICS_HOST", "0.0.0.0")
+    monkeypatch.delenv("API_METRICS_PORT", raising=False)
+    stack = DevStack(Settings.from_env({"DATA_DIR": str(tmp_path)}), Signals())
+    stack.secrets = load_or_create(tmp_path, {})
+    env = stack._child_environment()
+    assert env["HTTP_HOST"] == env["METRICS_HOST"] == "127.0.0.1"
+    assert env["API_METRICS_PORT"] == "9465"
+    assert {name: env[name] for name in stack.secrets} == stack.secrets

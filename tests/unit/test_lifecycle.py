@@ -591,3 +591,70 @@ def test_unset_fields_are_not_sent(organizer: Principal) -> None:
     )
     assert keep.title is UNSET
     assert clear.title is None
+
+
+# -- bounds -------------------------------------------------------------------------------------
+
+
+def test_an_appointment_starts_within_the_horizon(organizer: Principal) -> None:
+    lifecycle.check_schedule(NOW + timedelta(days=730), timedelta(minutes=5), NOW)
+    with pytest.raises(DomainError) as caught:
+        lifecycle.check_schedule(NOW + timedelta(days=730, seconds=1), timedelta(minutes=5), NOW)
+    assert caught.value.field == "start" and caught.value.kind is ErrorKind.INVALID
+    moved = Reschedule(
+        actor=organizer, start=NOW + timedelta(days=731), duration=timedelta(minutes=5), timezone="UTC"
+    )
+    with pytest.raises(DomainError):
+        lifecycle.reschedule(new_appointment(organizer, now=NOW), moved, POLICY, NOW)
+
+
+def test_no_sequence_of_small_changes_grows_an_appointment_past_its_bound(organizer: Principal) -> None:
+    appointment = new_appointment(organizer, now=NOW)
+    metadata = {f"k{n}": "x" * 150 for n in range(50)}
+    added = 0
+    with pytest.raises(DomainError) as caught:
+        for n in range(100):
+            command = lifecycle.AddCustomer(
+                actor=organizer, participant_id=f"c-{n}", customer=CustomerDetails(metadata=metadata)
+            )
+            appointment = lifecycle.add_customer(appointment, command, NOW)
+            added += 1
+    assert caught.value.kind is ErrorKind.TOO_LARGE and caught.value.field == "customer"
+    assert 0 < added < 10
+    assert len(msgspec.json.encode(appointment)) <= 64 * 1024
+    # What the appointment holds is still a valid state that takes small changes.
+    renamed = lifecycle.update_details(appointment, UpdateDetails(actor=organizer, title="ok"), LATER)
+    assert renamed.title == "ok"
+    with pytest.raises(DomainError) as grown:
+        lifecycle.update_details(appointment, UpdateDetails(actor=organizer, metadata=metadata), LATER)
+    assert grown.value.kind is ErrorKind.TOO_LARGE and grown.value.field == "metadata"
+
+
+def test_an_appointment_has_at_most_twenty_participants(organizer: Principal) -> None:
+    appointment = new_appointment(organizer, now=NOW)
+    for n in range(20 - len(appointment.participants)):
+        appointment = lifecycle.add_agent(
+            appointment, lifecycle.AgentCommand(actor=organizer, user_id=f"a{n}"), NOW
+        )
+    with pytest.raises(DomainError) as caught:
+        lifecycle.add_agent(appointment, lifecycle.AgentCommand(actor=organizer, user_id="one more"), NOW)
+    assert caught.value.kind is ErrorKind.TOO_LARGE and caught.value.field == "userId"
+
+
+def test_a_new_appointment_too_large_names_its_largest_part(organizer: Principal) -> None:
+    huge = NewAppointment(
+        application_id=APPLICATION,
+        start=NOW + timedelta(days=1),
+        duration=timedelta(minutes=30),
+        timezone="UTC",
+        notes="n" * 70_000,
+    )
+    with pytest.raises(DomainError) as caught:
+        lifecycle.create(
+            huge,
+            appointment_id=str(uuid.uuid4()),
+            organizer=Participant(id=organizer.sub, type=ParticipantType.AGENT),
+            customer_id=str(uuid.uuid4()),
+            now=NOW,
+        )
+    assert caught.value.kind is ErrorKind.TOO_LARGE and caught.value.field == "notes"

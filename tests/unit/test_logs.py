@@ -186,7 +186,25 @@ def test_text_formatter_keeps_tracebacks_below_the_line() -> None:
         )
     first, *rest = TextFormatter().format(record).splitlines()
     assert first.endswith("oops [appointment_id=1 activity_type=send attempt=3]")
-    assert rest[-1] == "RuntimeError: x"
+    assert rest[-1] == "    | RuntimeError: x"
+    assert all(line.startswith("    | ") for line in rest)
+
+
+def test_text_lines_cannot_be_forged_by_what_a_client_sent() -> None:
+    forged = "title\n2026-01-01T00:00:00.000Z INFO api: forged\u2028x\r\x1b[31m"
+    try:
+        raise ValueError(forged)
+    except ValueError:
+        record = logging.getLogger("t").makeRecord(
+            "t", logging.WARNING, __file__, 1, "got %s", (forged,), sys.exc_info(), extra={}
+        )
+    text = TextFormatter().format(record)
+    lines = text.split("\n")
+    assert len(lines[0].splitlines()) == 1 and "\\n2026-01-01" in lines[0] and "\\u2028" in lines[0]
+    assert "\x1b" not in text and "\r" not in text
+    # The traceback repeats the value, escaped and indented below its record.
+    assert all(line.startswith("    | ") for line in lines[1:])
+    assert not any(line.startswith("2026-01-01") for line in text.splitlines())
 
 
 def test_observability_settings_defaults_and_errors() -> None:

@@ -5,15 +5,24 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import DEV_JWT_SECRET, Settings, SettingsError, to_sqlalchemy_url
+from config.settings import Settings, SettingsError, to_sqlalchemy_url
 
 
 def test_defaults() -> None:
     settings = Settings.from_env({})
 
     assert settings.http_port == 8000
+    # This machine only, unless the operator opens it (the image does: HTTP_HOST=0.0.0.0).
+    assert settings.http_host == "127.0.0.1"
+    assert settings.metrics_host == "127.0.0.1"
+    assert settings.api_metrics_port is None
     assert settings.data_dir == Path(".data").resolve()
-    assert settings.jwt_secret == DEV_JWT_SECRET
+    # No secret has a default (config.secrets refuses to start without them).
+    assert settings.jwt_secret is None
+    assert settings.payload_keys is None
+    assert settings.payload_active_key is None
+    assert settings.service_secret is None
+    assert settings.rate_limits == {}
     assert settings.jwt_audience is None
     assert settings.jwt_issuer is None
     assert settings.temporal_port == 7233
@@ -91,7 +100,36 @@ def test_empty_values_mean_unset() -> None:
     assert settings.http_port == 8000
     assert settings.database_url_override is None
     assert settings.smtp_host_override is None
-    assert settings.jwt_secret == DEV_JWT_SECRET
+    assert settings.jwt_secret is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1", True), ("true", True), ("YES", True), ("on", True), ("0", False), ("off", False), ("", False)],
+)
+def test_yes_no_settings_parse_alike(raw: str, expected: bool) -> None:
+    settings = Settings.from_env({"SMTP_STARTTLS": raw, "WEBHOOKS_ALLOW_LOOPBACK": raw})
+    assert settings.smtp_starttls is expected
+    assert settings.webhooks_allow_loopback is expected
+
+
+def test_an_unknown_yes_no_value_is_an_error_not_a_silent_no() -> None:
+    with pytest.raises(SettingsError, match="SMTP_STARTTLS"):
+        Settings.from_env({"SMTP_STARTTLS": "maybe"})
+
+
+def test_rate_limit_overrides() -> None:
+    settings = Settings.from_env({"RATE_LIMITS": "public-read=600, otp-client=20"})
+    assert settings.rate_limits == {"public-read": 600, "otp-client": 20}
+    for raw in ("public-read", "public-read=0", "=5", "public-read=many"):
+        with pytest.raises(SettingsError, match="RATE_LIMITS"):
+            Settings.from_env({"RATE_LIMITS": raw})
+
+
+def test_listeners_and_metrics_ports() -> None:
+    settings = Settings.from_env({"HTTP_HOST": "0.0.0.0", "METRICS_HOST": "::", "API_METRICS_PORT": "9465"})
+    assert (settings.http_host, settings.metrics_host, settings.api_metrics_port) == ("0.0.0.0", "::", 9465)
+    assert Settings.from_env({"API_METRICS_PORT": "0"}).api_metrics_port is None
 
 
 @pytest.mark.parametrize(

@@ -39,11 +39,10 @@ async def test_public_addresses_are_accepted(url: str) -> None:
 @pytest.mark.parametrize(
     ("url", "kind"),
     [
-        ("http://127.0.0.1:9/x", "loopback"),
+        ("http://127.0.0.1:9000/x", "loopback"),
         ("http://127.8.9.10/", "loopback"),
         ("http://[::1]/", "loopback"),
         ("http://[::ffff:127.0.0.1]/", "loopback"),
-        ("http://localhost:8080/hook", "loopback"),
         ("http://10.0.0.1/x", "private"),
         ("http://172.16.5.4/", "private"),
         ("http://192.168.1.1/", "private"),
@@ -78,9 +77,9 @@ async def test_ipv6_addresses_embedding_a_private_ipv4_are_refused(url: str) -> 
 
 async def test_loopback_is_allowed_when_configured() -> None:
     for url in (
-        "http://127.0.0.1:9/x",
-        "http://[::1]:9/",
-        "http://localhost:9/x",
+        "http://127.0.0.1:9000/x",
+        "http://[::1]:9000/",
+        "http://localhost:9000/x",
         "http://[::ffff:127.0.0.1]/",
     ):
         assert await check_webhook_url(url, **LOOPBACK) == url
@@ -150,7 +149,29 @@ async def test_a_name_is_refused_when_any_of_its_addresses_is(monkeypatch: pytes
     )
     assert await check_webhook_url("https://hooks.example.test/x", **STRICT) == "https://hooks.example.test/x"
     error = await _refused("https://mixed.example.test/x")
-    assert "10.1.2.3 is a private address" in error.message
+    # Neither the address nor that the name resolves: no map of the internal DNS through refusals.
+    assert error.message == "url: mixed.example.test does not resolve to an address webhooks may be sent to"
+    assert error.message == (await _refused("https://no-such-host.invalid/x")).message.replace(
+        "no-such-host.invalid", "mixed.example.test"
+    )
+
+
+async def test_a_name_for_loopback_is_refused_without_saying_so() -> None:
+    error = await _refused("http://localhost:8080/hook")
+    assert "127.0.0.1" not in error.message and "loopback" not in error.message
+
+
+@pytest.mark.parametrize("port", [22, 25, 53, 110, 143, 389, 445, 587, 993, 1023])
+async def test_privileged_ports_other_than_the_webs_are_refused(port: int) -> None:
+    error = await _refused(f"https://93.184.215.14:{port}/x")
+    assert f"port {port} is not allowed" in error.message
+
+
+@pytest.mark.parametrize(
+    "url", ["https://93.184.215.14/", "http://93.184.215.14:80/", "https://93.184.215.14:8443/"]
+)
+async def test_web_and_unprivileged_ports_are_allowed(url: str) -> None:
+    assert await check_webhook_url(url, **STRICT) == url
 
 
 def test_address_refusal_judges_each_address() -> None:

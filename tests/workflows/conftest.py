@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from config import Settings
 from devstack.smtp_sink import SmtpSink
+from tests.support.secrets import session_settings
 from tests.support.stack import (
     SANDBOXED,
     register_search_attributes,
@@ -38,7 +38,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 async def worker(
     time_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str, mail_sink: SmtpSink
 ) -> AsyncIterator[Worker]:
-    settings = Settings.from_env(
+    settings = session_settings(
         {
             "ROOM_BASE_URL": "https://rooms.example.test",
             "SMTP_PORT": str(mail_sink.port),

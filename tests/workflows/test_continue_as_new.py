@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
-from config import Settings
 from domain.access import Role
 from domain.lifecycle import UpdateDetails
 from domain.model import WorkflowPolicy
 from storage.appointments import AppointmentStore
 from tests.support.factories import new_appointment, principal
+from tests.support.secrets import session_settings
 from tests.support.stack import SANDBOXED, service_data_converter, temporal_cli
 from worker import build_worker
 from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
@@ -42,7 +42,7 @@ async def test_state_survives_continue_as_new(eager_server: WorkflowEnvironment,
     task_queue = f"can-{uuid.uuid4()}"
     agent = principal(Role.AGENT)
     appointment = new_appointment(agent)
-    async with build_worker(eager_server.client, Settings.from_env(SANDBOXED), engine, task_queue=task_queue):
+    async with build_worker(eager_server.client, session_settings(SANDBOXED), engine, task_queue=task_queue):
         handle = await eager_server.client.start_workflow(
             AppointmentWorkflow.run,
             AppointmentInput(appointment=appointment, policy=WorkflowPolicy(end_grace=timedelta(minutes=5))),

@@ -26,6 +26,7 @@ from domain.notifications import NotificationPolicy, NotificationType, Template
 from mail.sender import SmtpSender
 from storage.notification_log import NotificationLog
 from tests.support.factories import new_appointment, principal
+from tests.support.secrets import SERVICE_KEYS
 from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
 
 POLICY = WorkflowPolicy(end_grace=timedelta(minutes=10))
@@ -191,6 +192,7 @@ async def test_a_retried_send_does_not_mail_twice(
         SmtpSender("127.0.0.1", mail_sink.port, sender="cc@example.test"),
         NotificationLog(engine),
         "https://x.test",
+        SERVICE_KEYS,
     )
     first = await activities.send(message)
     second = await activities.send(message)

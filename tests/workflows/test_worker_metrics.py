@@ -25,6 +25,7 @@ from domain.access import Role
 from domain.activity_names import PROJECT_APPOINTMENT
 from domain.model import WorkflowPolicy
 from tests.support.factories import new_appointment, principal
+from tests.support.secrets import session_settings
 from worker import build_worker, connect_temporal
 from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
 
@@ -43,7 +44,7 @@ class MetricsWorker:
 async def metrics_worker(
     dev_server: WorkflowEnvironment, mail_sink: SmtpSink
 ) -> AsyncIterator[MetricsWorker]:
-    settings = Settings.from_env(
+    settings = session_settings(
         {
             "TEMPORAL_ADDRESS": dev_server.client.service_client.config.target_host,
             "WORKER_METRICS_PORT": str(free_port()),

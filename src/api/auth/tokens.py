@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 
 from domain.access import Principal, Role
+from domain.text import is_one_line
 
 ALGORITHM = "HS256"
 
@@ -84,19 +85,32 @@ class TokenVerifier:
         return principal_from_claims(claims), int(claims["exp"])
 
 
+# The identities a token carries travel into every appointment it changes: one line each, bounded.
+MAX_SUBJECT_LENGTH = 200
+MAX_ID_LENGTH = 100
+MAX_ROLES = 50
+
+
+def _identity(claims: dict[str, object], name: str, limit: int) -> str:
+    value = claims.get(name)
+    if not isinstance(value, str) or not value or len(value) > limit or not is_one_line(value):
+        raise InvalidToken(f"claim {name!r} must be a string of 1 to {limit} characters on one line")
+    return value
+
+
 def principal_from_claims(claims: dict[str, object]) -> Principal:
-    sub = claims.get("sub")
-    application_id = claims.get("applicationId")
+    sub = _identity(claims, "sub", MAX_SUBJECT_LENGTH)
+    application_id = _identity(claims, "applicationId", MAX_ID_LENGTH)
+    conference_id = (
+        None if claims.get("conferenceId") is None else _identity(claims, "conferenceId", MAX_ID_LENGTH)
+    )
     raw_roles = claims.get("roles")
-    conference_id = claims.get("conferenceId")
-    if not isinstance(sub, str) or not sub:
-        raise InvalidToken("claim 'sub' must be a non-empty string")
-    if not isinstance(application_id, str) or not application_id:
-        raise InvalidToken("claim 'applicationId' must be a non-empty string")
-    if not isinstance(raw_roles, list) or not all(isinstance(r, str) for r in raw_roles):
-        raise InvalidToken("claim 'roles' must be a list of strings")
-    if conference_id is not None and not isinstance(conference_id, str):
-        raise InvalidToken("claim 'conferenceId' must be a string")
+    if (
+        not isinstance(raw_roles, list)
+        or len(raw_roles) > MAX_ROLES
+        or not all(isinstance(r, str) for r in raw_roles)
+    ):
+        raise InvalidToken(f"claim 'roles' must be a list of at most {MAX_ROLES} strings")
     known = {role.value for role in Role}
     return Principal(
         sub=sub,

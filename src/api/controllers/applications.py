@@ -14,8 +14,8 @@ from litestar.params import FromPath, JSONBody
 from api.auth.guards import requires
 from api.schemas import ApplicationSettingsRequest, ApplicationSettingsView
 from domain.access import Principal, Role
-from domain.errors import not_found
-from domain.notifications import ApplicationSettings
+from domain.errors import invalid, not_found
+from domain.notifications import ApplicationSettings, may_send_as
 from storage.applications import ApplicationStore
 
 PrincipalRequest = Request[Principal, str, object]
@@ -53,7 +53,8 @@ class ApplicationSettingsController(Controller):
         description=(
             "Notifications go out only while `notificationsActive` is on and the email service is "
             "verified (`/api/notifications/emails/verify`, then `/confirm`). Each appointment keeps "
-            "the settings it was scheduled with. Changing the settings keeps the verification."
+            "the settings it was scheduled with. Changing the settings keeps the verification. "
+            "`mailFrom` must be the verified address or one of its domain."
         ),
     )
     async def put_settings(
@@ -64,7 +65,16 @@ class ApplicationSettingsController(Controller):
         applications: NamedDependency[ApplicationStore],
     ) -> ApplicationSettingsView:
         application_id = _own_application(request.user, application_id)
-        stored = await applications.put(application_id, data.to_domain())
+        settings = data.to_domain()
+        if settings.mail_from is not None:
+            current = await applications.get(application_id)
+            if not may_send_as(settings.mail_from, current.verified_email if current else None):
+                raise invalid(
+                    "mailFrom",
+                    "mailFrom: verify this address, or one of its domain, first "
+                    "(/api/notifications/emails/verify and /confirm)",
+                )
+        stored = await applications.put(application_id, settings)
         return ApplicationSettingsView.of(
             application_id, stored.settings, stored.email_verified, stored.verified_email
         )

@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -18,7 +19,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from api import query_params
 from api.auth.guards import requires
 from api.encoded_response import EncodedJson, documented_body
-from api.idempotency import IdempotencyKey, key_id
+from api.idempotency import Idempotency, IdempotencyKey
 from api.schemas import (
     AppointmentsPage,
     RescheduleAppointmentRequest,
@@ -54,9 +55,9 @@ class AppointmentController(Controller):
         request: Request[Principal, str, object],
         queries: NamedDependency[AppointmentQueries],
         application_id: Annotated[str | None, QueryParameter(name="applicationId")] = None,
-        organizer_id: Annotated[query_params.QueryList, QueryParameter(name="organizerId")] = None,
-        duration: FromQuery[query_params.QueryList] = None,
-        range_: Annotated[query_params.QueryList, QueryParameter(name="range")] = None,
+        organizer_id: Annotated[query_params.QueryList, QueryParameter(name="organizerId")] = (),
+        duration: FromQuery[query_params.QueryList] = (),
+        range_: Annotated[query_params.QueryList, QueryParameter(name="range")] = (),
         page_size: Annotated[str | None, QueryParameter(name="pageSize")] = None,
         page_number: Annotated[str | None, QueryParameter(name="pageNumber")] = None,
         sort_field: Annotated[str | None, QueryParameter(name="sortField")] = None,
@@ -103,19 +104,21 @@ class AppointmentController(Controller):
         data: JSONBody[ScheduleAppointmentRequest],
         request: Request[Principal, str, object],
         workflows: NamedDependency[AppointmentWorkflows],
+        idempotency: NamedDependency[Idempotency],
         idempotency_key: IdempotencyKey = None,
     ) -> AppointmentView:
         principal = request.user
+        # Judged before the key is bound to this body: a refused request leaves the key unused.
         appointment = lifecycle.create(
             data.to_domain(principal),
-            appointment_id=key_id(
-                idempotency_key, f"appointment\0{principal.application_id}\0{principal.sub}"
-            )
-            or str(uuid.uuid4()),
+            appointment_id=str(uuid.uuid4()),
             organizer=Participant(id=principal.sub, type=ParticipantType.AGENT),
             customer_id=str(uuid.uuid4()),
             now=datetime.now(UTC),
         )
+        scope = f"appointment\0{principal.application_id}\0{principal.sub}"
+        if claimed := await idempotency.resource_id(idempotency_key, scope, data):
+            appointment = msgspec.structs.replace(appointment, id=claimed)
         return present(await workflows.schedule(appointment), principal)
 
     @put(

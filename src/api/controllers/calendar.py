@@ -1,24 +1,41 @@
 """`/api/cal/events`: an appointment as a calendar event, for links in emails (no auth).
 
-Appointment ids are random UUIDs: knowing one is what grants this view. The download
-carries the event only, without attendees, so no customer's address leaves through it.
+Appointment ids are random UUIDs: knowing one is what grants this view. The download carries
+the event only, without attendees, so no customer's address leaves through it, and without
+the room's URL (a credential to the call) unless the request carries the appointment's calendar
+key, which only the links mailed to its participants hold (docs/security.md).
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_302_FOUND
 
+from api.rate_limiting import per_client
 from domain import calendar, values
 from domain.errors import not_found
+from domain.keys import ServiceKeys
 from domain.model import Appointment, Status
+from domain.rate_limits import PUBLIC_READS
+from mail.compose import CALENDAR_KEY_PARAMETER
 from storage.appointments import AppointmentStore
 
 ICS_MEDIA_TYPE = "text/calendar; charset=utf-8"
+# The link may carry a key: it is neither cached nor passed on to the pages it leads to.
+_PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+CalendarKey = Annotated[
+    str | None,
+    QueryParameter(
+        name=CALENDAR_KEY_PARAMETER,
+        description="The key of the calendar links mailed to participants: adds the room's URL once open",
+    ),
+]
 
 
 async def _appointment(store: AppointmentStore, raw_id: str) -> Appointment:
@@ -28,16 +45,19 @@ async def _appointment(store: AppointmentStore, raw_id: str) -> Appointment:
     return appointment
 
 
-def _room_url(appointment: Appointment) -> str | None:
-    """The room link only while the room is open."""
-    if appointment.status is Status.ACTIVATED and appointment.room_access is not None:
-        return appointment.room_access.url
-    return None
+def _room_url(appointment: Appointment, keys: ServiceKeys, key: str | None) -> str | None:
+    """The room link only while the room is open, and only for a holder of the calendar key."""
+    if appointment.status is not Status.ACTIVATED or appointment.room_access is None:
+        return None
+    if not keys.is_calendar_token(appointment.id, key):
+        return None
+    return appointment.room_access.url
 
 
 class CalendarController(Controller):
     path = "/api/cal/events"
     tags = ["Events"]
+    guards = [per_client(PUBLIC_READS)]
 
     @get(
         "/google/{appointment_id:str}/event",
@@ -47,14 +67,16 @@ class CalendarController(Controller):
         summary="Get the Google Calendar event URL of an appointment (302)",
     )
     async def google(
-        self, appointment_id: FromPath[str], store: NamedDependency[AppointmentStore]
+        self,
+        appointment_id: FromPath[str],
+        store: NamedDependency[AppointmentStore],
+        keys: NamedDependency[ServiceKeys],
+        key: CalendarKey = None,
     ) -> Redirect:
         appointment = await _appointment(store, appointment_id)
-        details = calendar.event_description(appointment, _room_url(appointment))
+        details = calendar.event_description(appointment, _room_url(appointment, keys, key))
         return Redirect(
-            calendar.google_calendar_url(appointment, details),
-            status_code=HTTP_302_FOUND,
-            headers={"Cache-Control": "no-store"},
+            calendar.google_calendar_url(appointment, details), status_code=HTTP_302_FOUND, headers=_PRIVATE
         )
 
     @get(
@@ -65,10 +87,14 @@ class CalendarController(Controller):
         summary="Get the appointment's event in iCalendar format",
     )
     async def ical(
-        self, appointment_id: FromPath[str], store: NamedDependency[AppointmentStore]
+        self,
+        appointment_id: FromPath[str],
+        store: NamedDependency[AppointmentStore],
+        keys: NamedDependency[ServiceKeys],
+        key: CalendarKey = None,
     ) -> Response[bytes]:
         appointment = await _appointment(store, appointment_id)
-        room_url = _room_url(appointment)
+        room_url = _room_url(appointment, keys, key)
         body = calendar.ics(
             # The event without attendees: this download is public.
             msgspec.structs.replace(appointment, participants=()),
@@ -80,8 +106,5 @@ class CalendarController(Controller):
         return Response(
             body,
             media_type=ICS_MEDIA_TYPE,
-            headers={
-                "Content-Disposition": 'inline; filename="appointment.ics"',
-                "Cache-Control": "no-store",
-            },
+            headers={"Content-Disposition": 'inline; filename="appointment.ics"', **_PRIVATE},
         )

@@ -1,4 +1,9 @@
-"""Customer self-scheduling: a one-time password by email, then Basic email:password."""
+"""Customer self-scheduling: a one-time password by email, then Basic email:password.
+
+Only for applications whose admin turned it on (`customerSelfScheduling`), and within the
+limits of domain.rate_limits: per client, per mailbox (every spelling of one counts as one,
+whatever the application) and per application.
+"""
 
 from __future__ import annotations
 
@@ -14,31 +19,52 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
-from api.errors import TooManyRequests
 from api.mailing import code_message, send_or_raise
+from api.rate_limiting import RateLimits, per_client
 from api.schemas import OtpRequest, ScheduleAppointmentRequest, present
 from api.workflow_gateway import AppointmentWorkflows
 from domain import lifecycle, otp
 from domain.access import Principal, Role
-from domain.errors import DomainError, invalid
+from domain.email_address import mailbox, parse_address
+from domain.errors import DomainError, ErrorKind, invalid
 from domain.model import Contact, Participant, ParticipantType
+from domain.rate_limits import BASIC_LOGIN_PER_CLIENT, OTP_PER_APPLICATION, OTP_PER_CLIENT, OTP_PER_MAILBOX
 from domain.views import AppointmentView
 from mail.sender import SmtpSender
+from storage.applications import ApplicationStore
 from storage.otps import OtpStore
+
+# The challenge of a 401, so that clients know to send Basic email:one-time password.
+BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="appointments", charset="UTF-8"'}
+
+
+def _unauthorized(message: str) -> NotAuthorizedException:
+    return NotAuthorizedException(message, headers=BASIC_CHALLENGE)
 
 
 def _credentials(header: str) -> tuple[str, str]:
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded.strip():
-        raise NotAuthorizedException("Basic credentials (email:one-time password) are required")
+        raise _unauthorized("Basic credentials (email:one-time password) are required")
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
-        raise NotAuthorizedException("the Basic credentials are not valid base64") from None
+        raise _unauthorized("the Basic credentials are not valid base64") from None
     email, sep, code = decoded.partition(":")
     if not sep:
-        raise NotAuthorizedException("the Basic credentials must be email:one-time password")
+        raise _unauthorized("the Basic credentials must be email:one-time password")
     return email, code
+
+
+async def _require_self_scheduling(applications: ApplicationStore, application_id: str) -> None:
+    stored = await applications.get(application_id)
+    if stored is None or not stored.settings.customer_self_scheduling:
+        # The same answer for an unknown application and one that does not allow it.
+        raise DomainError(
+            ErrorKind.NOT_FOUND,
+            "applicationId: no application with customer self-scheduling has this id",
+            "applicationId",
+        )
 
 
 class CustomerSchedulingController(Controller):
@@ -50,7 +76,13 @@ class CustomerSchedulingController(Controller):
         exclude_from_auth=True,
         security=[],
         status_code=HTTP_204_NO_CONTENT,
+        guards=[per_client(OTP_PER_CLIENT)],
         summary="Email a one-time password to a customer",
+        description=(
+            "For applications with `customerSelfScheduling`. At most "
+            f"{OTP_PER_MAILBOX.describe()}, {OTP_PER_CLIENT.describe()} and "
+            f"{OTP_PER_APPLICATION.describe()}; a new code retires the previous one."
+        ),
     )
     async def request_otp(
         self,
@@ -58,16 +90,14 @@ class CustomerSchedulingController(Controller):
         otps: NamedDependency[OtpStore],
         hasher: NamedDependency[otp.CodeHasher],
         mailer: NamedDependency[SmtpSender],
+        applications: NamedDependency[ApplicationStore],
+        rate_limits: NamedDependency[RateLimits],
     ) -> None:
-        email = otp.normalize_email("email", data.email)
+        email = parse_address("email", data.email)
+        await _require_self_scheduling(applications, data.application_id)
+        await rate_limits.check((OTP_PER_MAILBOX, mailbox(email)), (OTP_PER_APPLICATION, data.application_id))
         code = otp.new_code()
-        stored = await otps.issue(
-            data.application_id, email, hasher.hash(data.application_id, email, code), _now()
-        )
-        if not stored:
-            raise TooManyRequests(
-                "too many codes were requested for this address; try again in a few minutes"
-            )
+        await otps.issue(data.application_id, email, hasher.hash(data.application_id, email, code), _now())
         message = code_message(email, "Your verification code", "schedule a video appointment", code)
         await send_or_raise(mailer, message, "email")
 
@@ -76,6 +106,7 @@ class CustomerSchedulingController(Controller):
         exclude_from_auth=True,
         security=[{"basicOtp": []}],
         status_code=HTTP_200_OK,
+        guards=[per_client(BASIC_LOGIN_PER_CLIENT)],
         summary="Schedule an appointment as a customer (Basic email:one-time password)",
     )
     async def schedule_as_customer(
@@ -85,15 +116,16 @@ class CustomerSchedulingController(Controller):
         otps: NamedDependency[OtpStore],
         hasher: NamedDependency[otp.CodeHasher],
         workflows: NamedDependency[AppointmentWorkflows],
+        applications: NamedDependency[ApplicationStore],
     ) -> AppointmentView:
         raw_email, code = _credentials(request.headers.get("authorization", ""))
         if data.application_id is None:
             raise invalid("applicationId", "applicationId: required when a customer schedules")
         application_id = data.application_id
         try:
-            email = otp.normalize_email("email", raw_email)
+            email = parse_address("email", raw_email)
         except DomainError:
-            raise NotAuthorizedException("invalid email or one-time password") from None
+            raise _unauthorized("invalid email or one-time password") from None
         # Validate the body before spending the password on it.
         customer = Principal(
             sub=str(uuid.uuid4()), roles=frozenset({Role.CUSTOMER}), application_id=application_id
@@ -101,12 +133,13 @@ class CustomerSchedulingController(Controller):
         request_details = msgspec.structs.replace(data, customer=None).to_domain(customer)
         now = _now()
         lifecycle.check_schedule(request_details.start, request_details.duration, now)
+        details = data.customer.to_domain() if data.customer else None
+        await _require_self_scheduling(applications, application_id)
         accepted = await otps.consume(
             application_id, email, lambda stored: hasher.matches(stored, application_id, email, code), now
         )
         if not accepted:
-            raise NotAuthorizedException("invalid email or one-time password")
-        details = data.customer.to_domain() if data.customer else None
+            raise _unauthorized("invalid email or one-time password")
         organizer = Participant(
             id=customer.sub,
             type=ParticipantType.CUSTOMER,

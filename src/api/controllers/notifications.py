@@ -13,14 +13,18 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from api.auth.guards import requires
 from api.mailing import code_message, send_or_raise
+from api.rate_limiting import RateLimits
 from api.schemas import EmailNotificationRequest, ServiceConfirmationRequest, ServiceVerificationRequest
 from config import Settings
 from domain import otp, rendering
 from domain.access import Principal, Role
 from domain.durations import unquote
+from domain.email_address import mailbox, parse_address
 from domain.errors import DomainError, ErrorKind, forbidden, invalid
+from domain.keys import ServiceKeys
 from domain.model import ROOM_TYPE, RoomAccess
 from domain.notifications import ApplicationSettings
+from domain.rate_limits import ADMIN_MAIL_PER_APPLICATION, ADMIN_MAIL_PER_MAILBOX
 from mail.compose import compose
 from mail.sender import SmtpSender
 from storage.applications import ApplicationStore, ConfirmOutcome
@@ -34,6 +38,16 @@ def _application_of(principal: Principal, application_id: str | None) -> str:
     return principal.application_id
 
 
+async def _admin_mail(rate_limits: RateLimits, application_id: str, to: str) -> None:
+    """An email an admin has the service send: limited per application and per recipient."""
+    await rate_limits.check(
+        (ADMIN_MAIL_PER_APPLICATION, application_id), (ADMIN_MAIL_PER_MAILBOX, mailbox(to))
+    )
+
+
+_MAIL_LIMITS = f"At most {ADMIN_MAIL_PER_APPLICATION.describe()} and {ADMIN_MAIL_PER_MAILBOX.describe()}."
+
+
 class NotificationController(Controller):
     path = "/api/notifications/emails"
     tags = ["Notifications"]
@@ -45,7 +59,7 @@ class NotificationController(Controller):
         summary="Start the email service verification: mail a 6-digit code",
         description=(
             "Mails a code valid for 10 minutes to `toEmail`; `/confirm` completes the verification. "
-            "A new request replaces the code pending for the application."
+            f"A new request replaces the code pending for the application. {_MAIL_LIMITS}"
         ),
     )
     async def verify(
@@ -55,9 +69,11 @@ class NotificationController(Controller):
         applications: NamedDependency[ApplicationStore],
         hasher: NamedDependency[otp.CodeHasher],
         mailer: NamedDependency[SmtpSender],
+        rate_limits: NamedDependency[RateLimits],
     ) -> None:
         application_id = _application_of(request.user, data.application_id)
-        email = otp.normalize_email("toEmail", data.to_email)
+        email = parse_address("toEmail", data.to_email)
+        await _admin_mail(rate_limits, application_id, email)
         code = otp.new_code()
         expires = datetime.now(UTC) + otp.TTL
         await applications.start_verification(
@@ -106,6 +122,7 @@ class NotificationController(Controller):
         opt=requires(Role.ADMIN),
         status_code=HTTP_204_NO_CONTENT,
         summary="Send a template, rendered with sample data, to an address",
+        description=_MAIL_LIMITS,
     )
     async def test(
         self,
@@ -114,10 +131,13 @@ class NotificationController(Controller):
         applications: NamedDependency[ApplicationStore],
         mailer: NamedDependency[SmtpSender],
         config: NamedDependency[Settings],
+        keys: NamedDependency[ServiceKeys],
+        rate_limits: NamedDependency[RateLimits],
     ) -> None:
         application_id = _application_of(request.user, data.application_id)
-        to_email = otp.normalize_email("toEmail", data.to_email)
+        to_email = parse_address("toEmail", data.to_email)
         template = data.to_template()
+        await _admin_mail(rate_limits, application_id, to_email)
         now = datetime.now(UTC)
         appointment, recipient = rendering.sample_appointment(
             application_id, data.timezone, template.locale, now
@@ -136,8 +156,9 @@ class NotificationController(Controller):
             msgspec.structs.replace(appointment, room_access=room),
             recipient,
             to=to_email,
-            sender=settings.mail_from or mailer.sender,
+            sender=settings.sender(stored.verified_email if stored else None) or mailer.sender,
             public_base_url=config.public_base_url,
+            keys=keys,
             delivery_key=f"test:{uuid.uuid4()}",
         )
         await send_or_raise(mailer, message, "toEmail")

@@ -10,7 +10,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from api.auth.guards import requires
-from api.idempotency import IdempotencyKey, key_id
+from api.idempotency import Idempotency, IdempotencyKey
 from api.schemas import (
     AddParticipantAgentRequest,
     AddParticipantCustomerRequest,
@@ -67,13 +67,14 @@ class ParticipantController(Controller):
         data: JSONBody[AddParticipantCustomerRequest],
         request: PrincipalRequest,
         workflows: NamedDependency[AppointmentWorkflows],
+        idempotency: NamedDependency[Idempotency],
         idempotency_key: IdempotencyKey = None,
     ) -> AppointmentView:
         appointment_id = values.parse_uuid("id", data.id)
-        participant_id = key_id(idempotency_key, f"participant\0{appointment_id}") or str(uuid.uuid4())
-        command = AddCustomer(
-            actor=request.user, participant_id=participant_id, customer=data.customer.to_domain()
-        )
+        customer = data.customer.to_domain()
+        scope = f"participant\0{appointment_id}"
+        participant_id = await idempotency.resource_id(idempotency_key, scope, data) or str(uuid.uuid4())
+        command = AddCustomer(actor=request.user, participant_id=participant_id, customer=customer)
         return present(await workflows.add_customer(appointment_id, command), request.user)
 
     @put("/reassign", opt=requires(AGENT, SUPERVISOR), summary="Reassign an appointment to another agent")
@@ -106,7 +107,7 @@ class ParticipantController(Controller):
         if appointment is None:
             raise not_found()
         check_access(principal, appointment)
-        participant = appointment.participant(participant_id)
+        participant = appointment.participant(values.parse_id("participantId", participant_id))
         if participant is None or participant.type not in visible_participant_types(principal):
             raise _participant_not_found()
         if principal.roles == {CUSTOMER} and appointment.status is Status.ENDED:
@@ -127,6 +128,8 @@ class ParticipantController(Controller):
         request: PrincipalRequest,
         workflows: NamedDependency[AppointmentWorkflows],
     ) -> AppointmentView:
-        command = RemoveParticipant(actor=request.user, participant_id=participant_id)
+        command = RemoveParticipant(
+            actor=request.user, participant_id=values.parse_id("participantId", participant_id)
+        )
         changed = await workflows.remove_participant(values.parse_uuid("id", appointment_id), command)
         return present(changed, request.user)

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 
 from api.auth.guards import requires
-from api.query_params import MAX_TIME_FRAME
+from api.rate_limiting import per_client
 from api.schemas import (
     AppointmentCountView,
     AppointmentOverlapView,
@@ -19,7 +19,9 @@ from api.schemas import (
 from domain import values
 from domain.access import Principal, Role
 from domain.durations import format_duration, unquote
+from domain.limits import MAX_TIME_FRAME
 from domain.model import Status
+from domain.rate_limits import PUBLIC_READS
 from domain.views import AppointmentView
 from storage.queries import AppointmentFilter, AppointmentQueries, Page
 
@@ -36,6 +38,7 @@ class AppointmentQueryController(Controller):
         "/count",
         exclude_from_auth=True,
         security=[],
+        guards=[per_client(PUBLIC_READS)],
         summary="Count scheduled appointments per slot in a time frame (no authentication)",
     )
     async def count(
@@ -47,7 +50,9 @@ class AppointmentQueryController(Controller):
     ) -> list[AppointmentCountView]:
         begin = values.parse_timestamp("start", start)
         frame = values.parse_duration_field("timeFrame", time_frame, maximum=MAX_TIME_FRAME)
-        slots = await queries.count_slots(unquote(application_id), begin, begin + frame)
+        slots = await queries.count_slots(
+            values.parse_id("applicationId", application_id), begin, begin + frame
+        )
         return [
             AppointmentCountView(
                 count=s.count,
@@ -63,6 +68,7 @@ class AppointmentQueryController(Controller):
         "/overlap/count",
         exclude_from_auth=True,
         security=[],
+        guards=[per_client(PUBLIC_READS)],
         summary="Count scheduled or activated appointments overlapping an interval (no authentication)",
     )
     async def overlap_count(
@@ -75,7 +81,9 @@ class AppointmentQueryController(Controller):
         begin = values.parse_timestamp("start", start)
         length = values.parse_duration_field("duration", duration, maximum=MAX_TIME_FRAME)
         return AppointmentOverlapView(
-            count=await queries.count_overlapping(unquote(application_id), begin, begin + length)
+            count=await queries.count_overlapping(
+                values.parse_id("applicationId", application_id), begin, begin + length
+            )
         )
 
     @get(

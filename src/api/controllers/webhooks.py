@@ -14,7 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth.guards import requires
-from api.idempotency import IdempotencyKey, key_id
+from api.idempotency import Idempotency, IdempotencyKey
 from api.schemas import CreateWebhookRequest, WebhookView
 from config import Settings
 from domain import webhook_rules
@@ -28,6 +28,8 @@ from storage.webhooks import TooManyWebhooks, WebhookStore
 PrincipalRequest = Request[Principal, str, object]
 
 MAX_WEBHOOKS_PER_APPLICATION = 20
+# What a header's value reads as in every answer.
+REDACTED = "********"
 DEFAULT_DELIVERIES = 50
 MAX_DELIVERIES = 500
 
@@ -43,7 +45,8 @@ def _view(webhook: Webhook) -> WebhookView:
         id=webhook.id,
         url=webhook.url,
         events=list(webhook.events),
-        headers=dict(webhook.headers),
+        # Header values are often credentials of the receiver: written, never read back.
+        headers=dict.fromkeys(webhook.headers, REDACTED),
         enabled=webhook.enabled,
         disabled_reason=webhook.disabled_reason,
         created_at=webhook.created_at,
@@ -81,6 +84,7 @@ class WebhookController(Controller):
         request: PrincipalRequest,
         webhooks: NamedDependency[WebhookStore],
         config: NamedDependency[Settings],
+        idempotency: NamedDependency[Idempotency],
         idempotency_key: IdempotencyKey = None,
     ) -> WebhookView:
         application_id = _own_application(request.user, application_id)
@@ -100,7 +104,7 @@ class WebhookController(Controller):
                 secret,
                 headers,
                 max_per_application=MAX_WEBHOOKS_PER_APPLICATION,
-                webhook_id=key_id(idempotency_key, f"webhook\0{application_id}"),
+                webhook_id=await idempotency.resource_id(idempotency_key, f"webhook\0{application_id}", data),
             )
         except TooManyWebhooks as exc:
             raise conflict(str(exc)) from None

@@ -1,0 +1,74 @@
+"""POST to a checked webhook target, connecting only to the addresses that were checked.
+
+The request goes to an address literal of the target (`Target.addresses`), with the URL's own
+host in `Host` and, over HTTPS, as the TLS server name, so that the receiver and its certificate
+are checked as usual. Connections are not kept alive: a pooled connection to one address must not
+carry a request meant for another host. The receiver's body is never read, and every attempt ends
+within `DEADLINE`, whatever the receiver does. What went wrong is summed up in a few fixed words
+(`DeliveryFailed`), never in the network's own error texts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from outbound.webhook_urls import Target, is_ip_literal
+
+# The whole attempt: connecting, sending and the receiver's status line.
+DEADLINE = 20.0
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# A name with many addresses is tried on a few of them, not on all.
+MAX_ADDRESSES_TRIED = 3
+
+
+class DeliveryFailed(Exception):
+    """No answer from the receiver; the message is a fixed summary (see the module's docstring)."""
+
+
+def new_client() -> httpx.AsyncClient:
+    # Redirects are not followed and proxies from the environment are ignored: either would let a
+    # delivery reach an address that nobody checked.
+    return httpx.AsyncClient(
+        timeout=TIMEOUT,
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
+
+
+def _request(
+    client: httpx.AsyncClient, target: Target, address: str, body: bytes, headers: dict[str, str]
+) -> httpx.Request:
+    parts = target.parts
+    literal = f"[{address}]" if ":" in address else address
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    extensions: dict[str, str] = {}
+    if parts.scheme.lower() == "https" and not is_ip_literal(target.host):
+        extensions["sni_hostname"] = target.host
+    return client.build_request(
+        "POST",
+        f"{parts.scheme.lower()}://{literal}:{target.port}{path}",
+        content=body,
+        headers={**headers, "Host": parts.netloc},
+        extensions=extensions,
+    )
+
+
+async def post(client: httpx.AsyncClient, target: Target, body: bytes, headers: dict[str, str]) -> int:
+    """The receiver's status code; DeliveryFailed when there was none."""
+    for address in target.addresses[:MAX_ADDRESSES_TRIED]:
+        request = _request(client, target, str(address), body, headers)
+        try:
+            async with asyncio.timeout(DEADLINE):
+                response = await client.send(request, stream=True)
+                await response.aclose()
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            continue  # the next address, if the name has one
+        except (httpx.TimeoutException, TimeoutError):
+            raise DeliveryFailed("timed out") from None
+        except httpx.HTTPError:
+            raise DeliveryFailed("the answer was not HTTP") from None
+        return response.status_code
+    raise DeliveryFailed("could not connect or agree on TLS")
