@@ -217,3 +217,23 @@ async def test_a_bad_schedule_does_not_spend_the_code(
     assert (
         await http.post("/api/appointments/basic", json=good, headers=_basic(email, code))
     ).status_code == 200
+
+
+async def test_self_scheduling_is_bounded_like_any_scheduling(
+    http: httpx.AsyncClient, stack: Stack, application_id: str
+) -> None:
+    """Customers need no account beyond a mailbox: what they send meets the same bounds, and a
+    refused body does not spend the code."""
+    email = _email()
+    code = await _request_code(http, stack, application_id, email)
+    for body, status, field in (
+        (schedule_body(applicationId=application_id, start="9999-12-31T23:59:59Z"), 400, "start"),
+        (schedule_body(applicationId=application_id, metadata={"x": "y" * 9000}), 413, "metadata"),
+        (schedule_body(applicationId=application_id, title="a\u2028b"), 400, "title"),
+    ):
+        refused = await http.post("/api/appointments/basic", json=body, headers=_basic(email, code))
+        assert refused.status_code == status and refused.json()["field"] == field, refused.text
+    good = schedule_body(applicationId=application_id)
+    assert (
+        await http.post("/api/appointments/basic", json=good, headers=_basic(email, code))
+    ).status_code == 200
