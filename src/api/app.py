@@ -19,12 +19,12 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.auth.middleware import JWTAuthenticationMiddleware
-from api.auth.tokens import TokenVerifier
+from api.auth.tokens import verifier_for
 from api.codec_cors import CodecCors
 from api.controllers.applications import ApplicationSettingsController
 from api.controllers.appointments import AppointmentController
 from api.controllers.calendar import CalendarController
-from api.controllers.codec import CodecController
+from api.controllers.codec import CodecController, development_codec
 from api.controllers.customer_scheduling import CustomerSchedulingController
 from api.controllers.health import health
 from api.controllers.notifications import NotificationController
@@ -153,11 +153,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await housekeeping
+            await verifier.close()
             await reads.close()
             await engine.dispose()
 
-    verifier = TokenVerifier(
-        require(settings.jwt_secret, "JWT_SECRET"), audience=settings.jwt_audience, issuer=settings.jwt_issuer
+    verifier = verifier_for(settings)
+    cors = CodecCors(settings.codec_cors_origins)
+    # The development stack's Temporal UI, without a token (check_secrets keeps it on loopback).
+    development = (
+        [development_codec(settings.codec_development_key)] if settings.codec_development_key else []
     )
     state = State(
         {
@@ -171,7 +175,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         # Each controller with the error statuses its handlers answer (besides 400, 413 and 415).
         route_handlers=[
-            documented(CodecController, 401, 403),
+            documented(CodecController, 401, 403, 503),
             documented(AppointmentController, 401, 403, 404, 409, 422, 503),
             documented(AppointmentQueryController, 401, 403, 429, 503),
             documented(ParticipantController, 401, 403, 404, 409, 422, 503),
@@ -181,13 +185,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             documented(CalendarController, 404, 429, 503),
             documented(WebhookController, 401, 403, 404, 409, 422, 503),
             health,
+            *development,
         ],
         lifespan=[connections],
         state=state,
         dependencies={name: _from_state(state, name) for name in DEPENDENCIES},
         middleware=[
             # Temporal UI calls the codec endpoint from the operator's browser.
-            DefineMiddleware(CodecCors, origins=settings.codec_cors_origins),
+            cors.middleware,
             DefineMiddleware(JWTAuthenticationMiddleware, verifier=verifier, exclude_prefix="/schema"),
             ParameterGuard,
         ],
@@ -195,6 +200,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_class=JsonRequest,
         # Per-request metrics (served on API_METRICS_PORT) and logs (src/api/metrics.py).
         plugins=[metrics],
+        before_send=[cors.before_send],
         # Logging is configured by the process (config/logs.py), not by Litestar.
         logging_config=None,
         exception_handlers=exception_handlers,

@@ -4,6 +4,10 @@ Litestar's CORS configuration applies to the whole application: it parsed the he
 request to look for an `Origin`, a twentieth of the cost of the API's fastest read
 (docs/BENCHMARKS.md). Here the other routes pass through untouched and never answer a
 cross-origin browser, as before for every origin not configured.
+
+Two parts: the middleware answers preflights; the `before_send` hook adds the headers to every
+answer of `/codec/...`, refusals included (a 401 or 403 raised before the handler is sent by
+Litestar's exception handling, outside any middleware), so that the UI can show why.
 """
 
 from __future__ import annotations
@@ -14,33 +18,39 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 CODEC_PATH = "/codec"
 _ALLOW_METHODS = b"POST, OPTIONS"
-_ALLOW_HEADERS = b"Authorization, Content-Type, X-Namespace"
+_ALLOW_HEADERS = b"Authorization, Authorization-Extras, Content-Type, X-Namespace"
 _MAX_AGE = b"600"
 
 
 class CodecCors:
-    """ASGI middleware: preflights and responses of `/codec/...` for the configured origins."""
-
-    def __init__(self, app: ASGIApp, origins: Iterable[str]) -> None:
-        self.app = app
+    def __init__(self, origins: Iterable[str]) -> None:
         self.origins = frozenset(o.encode() for o in origins)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def _allowed(self, scope: Scope) -> list[tuple[bytes, bytes]] | None:
+        """The CORS headers for this request, or None (no CORS headers: the browser refuses the
+        answer to a page of another origin)."""
         if scope["type"] != "http" or not scope["path"].startswith(CODEC_PATH):
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        origin = headers.get(b"origin")
+            return None
+        origin = next((v for k, v in scope["headers"] if k == b"origin"), None)
         if origin is None or origin not in self.origins:
-            # No CORS headers: the browser refuses the response to a page of that origin.
-            await self.app(scope, receive, send)
-            return
-        allowed = [
+            return None
+        return [
             (b"access-control-allow-origin", origin),
             (b"access-control-allow-credentials", b"true"),
             (b"vary", b"Origin"),
         ]
-        if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
+
+    def middleware(self, app: ASGIApp) -> ASGIApp:
+        """Answers the preflights of the allowed origins."""
+
+        async def preflight(scope: Scope, receive: Receive, send: Send) -> None:
+            allowed = self._allowed(scope)
+            if allowed is None or scope["method"] != "OPTIONS":
+                await app(scope, receive, send)
+                return
+            if not any(k == b"access-control-request-method" for k, _ in scope["headers"]):
+                await app(scope, receive, send)
+                return
             await send(
                 {
                     "type": "http.response.start",
@@ -54,11 +64,14 @@ class CodecCors:
                 }
             )
             await send({"type": "http.response.body", "body": b""})
+
+        return preflight
+
+    async def before_send(self, message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start" or (allowed := self._allowed(scope)) is None:
             return
-
-        async def send_allowed(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *allowed]
-            await send(message)
-
-        await self.app(scope, receive, send_allowed)
+        headers = list(message.get("headers", []))
+        # Once: a preflight answered by the middleware has them already, and a browser refuses
+        # an allowed origin given twice.
+        if not any(name.lower() == b"access-control-allow-origin" for name, _ in headers):
+            message["headers"] = [*headers, *allowed]

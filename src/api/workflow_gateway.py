@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ServiceUnavailable
+from domain import operator_view
 from domain.errors import DomainError, ErrorKind, conflict, not_found
 from domain.lifecycle import (
     ActorCommand,
@@ -83,6 +84,8 @@ class AppointmentWorkflows:
             id_conflict_policy=common.WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=common.WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=search_attributes(appointment),
+            # What an operator reads in the list of workflows: no personal data.
+            static_summary=operator_view.summary(appointment),
         )
         try:
             return await self._call(

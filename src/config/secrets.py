@@ -17,11 +17,17 @@ from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 
-from config.settings import Settings, SettingsError
+from config.settings import LOOPBACK_HOSTS, Settings, SettingsError
 
 # What `make run` generated for its DATA_DIR: JSON, one entry per variable below.
 DEVELOPMENT_SECRETS_FILE = "secrets.json"
-SECRET_VARIABLES = ("JWT_SECRET", "PAYLOAD_KEYS", "PAYLOAD_ACTIVE_KEY", "SERVICE_SECRET")
+SECRET_VARIABLES = (
+    "JWT_SECRET",
+    "PAYLOAD_KEYS",
+    "PAYLOAD_ACTIVE_KEY",
+    "SERVICE_SECRET",
+    "CODEC_DEVELOPMENT_KEY",
+)
 
 # HS256 and HMAC-SHA256 keys shorter than the hash (RFC 7518 §3.2) are refused.
 MIN_SECRET_LENGTH = 32
@@ -78,7 +84,13 @@ def _active_payload_key(settings: Settings) -> str:
 
 def check_secrets(settings: Settings, process: Process) -> None:
     """Raise SettingsError, naming the variable, unless `process` has every secret it needs."""
-    if process is Process.API:
+    if process is Process.API and (settings.jwt_secret is not None or settings.jwks_source == (None, None)):
+        # HS256 needs a strong secret; an identity provider's key set (JWKS) needs none.
+        if settings.jwt_secret is None:
+            raise SettingsError(
+                "JWT_SECRET is not set, and no identity provider either (JWT_JWKS_URL, or an https "
+                "JWT_ISSUER): the API could verify no token (docs/security.md)"
+            )
         _check_secret("JWT_SECRET", settings.jwt_secret)
     active = _active_payload_key(settings)
     if active in KNOWN_DEVELOPMENT_VALUES:
@@ -93,6 +105,13 @@ def check_secrets(settings: Settings, process: Process) -> None:
     if len(set(decoded)) <= 1:
         raise SettingsError("PAYLOAD_KEYS: the active key must be random bytes, base64-encoded")
     _check_secret("SERVICE_SECRET", settings.service_secret)
+    if process is Process.API and settings.codec_development_key is not None:
+        if settings.http_host not in LOOPBACK_HOSTS:
+            raise SettingsError(
+                "CODEC_DEVELOPMENT_KEY lets a local Temporal UI decode without a token: it is for the "
+                "embedded development stack on loopback only, and HTTP_HOST is not loopback"
+            )
+        _check_secret("CODEC_DEVELOPMENT_KEY", settings.codec_development_key)
 
 
 def development_secrets(data_dir: Path) -> dict[str, str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 # Listeners default to this machine only; the image and compose open them (HTTP_HOST, METRICS_HOST).
 LOOPBACK = "127.0.0.1"
+LOOPBACK_HOSTS = frozenset({LOOPBACK, "::1", "localhost"})
 
 
 class SettingsError(ValueError):
@@ -108,6 +109,11 @@ class Settings:
     jwt_secret: str | None
     jwt_audience: str | None
     jwt_issuer: str | None
+    # The identity provider's key set (RS/ES tokens); without it, discovered from an https issuer.
+    jwt_jwks_url: str | None
+    # Where tokens carry the roles (a dotted path) and the application.
+    jwt_roles_claim: str
+    jwt_application_claim: str
     temporal_port: int
     temporal_ui_port: int
     smtp_port: int
@@ -141,6 +147,9 @@ class Settings:
     temporal_api_key: str | None
     # Origins allowed to call the codec endpoint from a browser (Temporal UI).
     codec_cors_origins: tuple[str, ...]
+    # Only in the embedded development stack, on loopback: the key of the codec route its Temporal
+    # UI calls without a token (api.controllers.codec).
+    codec_development_key: str | None
     # Webhook URLs resolving to private, link-local or loopback addresses are refused unless
     # these allow them (SSRF); `make run` allows loopback so a local receiver works.
     webhooks_allow_private: bool
@@ -181,6 +190,9 @@ class Settings:
             jwt_secret=_optional(env, "JWT_SECRET"),
             jwt_audience=_optional(env, "JWT_AUDIENCE"),
             jwt_issuer=_optional(env, "JWT_ISSUER"),
+            jwt_jwks_url=_optional(env, "JWT_JWKS_URL"),
+            jwt_roles_claim=_optional(env, "JWT_ROLES_CLAIM") or "roles",
+            jwt_application_claim=_optional(env, "JWT_APPLICATION_CLAIM") or "applicationId",
             temporal_port=_int(env, "TEMPORAL_PORT", 7233),
             temporal_ui_port=_int(env, "TEMPORAL_UI_PORT", 8233),
             smtp_port=_int(env, "SMTP_PORT", 1025),
@@ -214,6 +226,7 @@ class Settings:
                 ).split(",")
                 if o.strip()
             ),
+            codec_development_key=_optional(env, "CODEC_DEVELOPMENT_KEY"),
             webhooks_allow_private=_flag(env, "WEBHOOKS_ALLOW_PRIVATE_NETWORKS"),
             webhooks_allow_loopback=_flag(env, "WEBHOOKS_ALLOW_LOOPBACK"),
             rate_limits=_rate_limits(env),
@@ -228,6 +241,19 @@ class Settings:
             ),
             worker_workflow_sandbox=_flag(env, "WORKER_WORKFLOW_SANDBOX"),
         )
+
+    @property
+    def jwks_source(self) -> tuple[str | None, str | None]:
+        """(JWKS URL, issuer to discover it from): the key set of the identity provider, if any.
+
+        Discovery only from an issuer that is a URL: an issuer such as `cli-test` only names who
+        signed HS256 development tokens.
+        """
+        if self.jwt_jwks_url:
+            return self.jwt_jwks_url, None
+        if self.jwt_issuer and self.jwt_issuer.startswith(("https://", "http://")):
+            return None, self.jwt_issuer
+        return None, None
 
     @property
     def postgres_dir(self) -> Path:

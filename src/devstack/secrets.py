@@ -38,6 +38,7 @@ def _generated(data_dir: Path) -> dict[str, str]:
         "PAYLOAD_KEYS": ",".join(keys),
         "PAYLOAD_ACTIVE_KEY": key_id,
         "SERVICE_SECRET": secrets.token_urlsafe(48),
+        "CODEC_DEVELOPMENT_KEY": secrets.token_urlsafe(32),
     }
 
 
@@ -45,8 +46,10 @@ def load_or_create(data_dir: Path, env: Mapping[str, str] | None = None) -> dict
     """The stack's secrets: the environment's, else those stored in `data_dir`, else new ones."""
     env = os.environ if env is None else env
     stored = development_secrets(data_dir)
-    if not stored:
-        stored = _generated(data_dir)
+    generated = _generated(data_dir)
+    if set(stored) != set(generated):
+        # New, or written by an earlier version that generated fewer: what is there is kept.
+        stored = {**generated, **stored}
         path = data_dir / DEVELOPMENT_SECRETS_FILE
         # Readable by its owner only, written whole or not at all.
         partial = path.with_suffix(".tmp")

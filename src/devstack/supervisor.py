@@ -232,7 +232,10 @@ class DevStack:
             ui_port=settings.temporal_ui_port,
             namespaces=("default", settings.temporal_namespace),
             log_file=settings.data_dir / "temporal.log",
-            codec_endpoint=f"http://localhost:{settings.http_port}/codec",
+            # The key of the codec route only this UI knows: it sends no token.
+            codec_endpoint=(
+                f"http://localhost:{settings.http_port}/codec/development/{self.secrets['CODEC_DEVELOPMENT_KEY']}"
+            ),
         )
         temporal.start()
         self.temporal_ui_url = temporal.ui_url

@@ -17,6 +17,8 @@ class Role(StrEnum):
     CLIENT_SERVICE = "ROLE_CLIENT_SERVICE"
     CUSTOMER = "ROLE_CUSTOMER"
     ADMIN = "ROLE_ADMIN"
+    # Platform operators: decode every application's payloads through the codec, nothing else.
+    OPERATOR = "ROLE_OPERATOR"
 
 
 class Principal(Base):

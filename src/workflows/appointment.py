@@ -21,7 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     import msgspec
 
-    from domain import lifecycle, notification_plan
+    from domain import lifecycle, notification_plan, operator_view
     from domain.access import Principal, Role
     from domain.activity_names import (
         DELIVER_WEBHOOK,
@@ -140,9 +140,11 @@ class AppointmentWorkflow:
         await self._open()
         while True:
             self._queue_due_messages()
-            deadline = self._next_deadline()
-            if deadline is None:
+            upcoming = self._next_deadline()
+            self._describe()
+            if upcoming is None:
                 break
+            deadline = upcoming[0]
             self._changed = False
             try:
                 await workflow.wait_condition(
@@ -348,16 +350,30 @@ class AppointmentWorkflow:
             self._commit(lifecycle.expire(self._appointment, workflow.now()), EventType.APPOINTMENT_ENDED)
             await self._project()
 
-    def _next_deadline(self) -> datetime | None:
+    def _next_deadline(self) -> tuple[datetime, str] | None:
+        """When the workflow must next wake up by itself, and why; None when it is done."""
         deadlines = [
-            p.due
+            (p.due, f"{p.kind.value} message")
             for p in notification_plan.timed(self._appointment, self._notifications)
             if p.key not in self._handled
         ]
         end = lifecycle.next_deadline(self._appointment, self._policy)
         if end is not None:
-            deadlines.append(end)
+            deadlines.append((end, "end of interaction"))
         return min(deadlines, default=None)
+
+    def _describe(self) -> None:
+        """The current details an operator reads in Temporal UI (no personal data)."""
+        upcoming = self._next_deadline()
+        workflow.set_current_details(
+            operator_view.details(
+                self._appointment,
+                next_deadline=upcoming[0] if upcoming else None,
+                next_reason=upcoming[1] if upcoming else "",
+                messages_owed=len(self._outbox),
+                webhooks_owed=len(self._events) + sum(len(queue) for queue in self._queues.values()),
+            )
+        )
 
     def _queue_due_messages(self) -> None:
         now = workflow.now()
@@ -384,6 +400,7 @@ class AppointmentWorkflow:
             return
         self._handled.add(message.key)
         self._outbox.append(message)
+        self._describe()
 
     async def _deliver(self) -> None:
         """Sends queued messages one by one, apart from the handlers: no API call waits on SMTP."""
@@ -409,6 +426,7 @@ class AppointmentWorkflow:
             finally:
                 self._sending = False
             self._outbox.pop(0)
+            self._describe()
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(
@@ -434,6 +452,7 @@ class AppointmentWorkflow:
         self._appointment = appointment
         self._changed = True
         self._emit(event, appointment)
+        self._describe()
         if (previous.status, previous.start, previous.organizer) != (
             appointment.status,
             appointment.start,
@@ -478,6 +497,7 @@ class AppointmentWorkflow:
                 )
                 self._start_webhook_queue(webhook_id)
             self._events.pop(0)
+            self._describe()
 
     def _start_webhook_queue(self, webhook_id: str) -> None:
         if webhook_id not in self._webhook_tasks:
@@ -506,6 +526,7 @@ class AppointmentWorkflow:
             finally:
                 self._webhook_calls -= 1
             queue.pop(0)
+            self._describe()
 
     async def _project(self) -> None:
         """Bring the read model up to at least the current version.

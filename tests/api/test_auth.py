@@ -41,7 +41,7 @@ BAD_TOKENS = {
     "expired": _bearer(jwt.encode(_claims(exp=int(datetime.now(UTC).timestamp()) - 60), JWT_SECRET)),
     "no exp": _bearer(jwt.encode(_claims(exp=None), JWT_SECRET)),
     "no applicationId": _bearer(jwt.encode(_claims(applicationId=None), JWT_SECRET)),
-    "roles not a list": _bearer(jwt.encode(_claims(roles="ROLE_AGENT"), JWT_SECRET)),
+    "roles neither a list nor a string": _bearer(jwt.encode(_claims(roles={"ROLE_AGENT": True}), JWT_SECRET)),
 }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import uvicorn
 
 from devstack.net import free_port
+from tests.support.serving import serve_asgi
 
 
 @dataclass
@@ -65,10 +66,4 @@ class Receiver:
 
 async def start_receiver() -> tuple[Receiver, uvicorn.Server, asyncio.Task[None]]:
     receiver = Receiver(port=free_port())
-    server = uvicorn.Server(
-        uvicorn.Config(receiver, host="127.0.0.1", port=receiver.port, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no start event
-        await asyncio.sleep(0.02)
-    return receiver, server, task
+    return receiver, *await serve_asgi(receiver, receiver.port)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -45,3 +46,16 @@ async def running_service(
         if worker is not None and worker_task is not None:
             await worker.shutdown()
             await worker_task
+
+
+async def serve_asgi(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    """A plain ASGI app (a webhook receiver, an identity provider) served by uvicorn on loopback."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    return server, task

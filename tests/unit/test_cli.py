@@ -38,10 +38,10 @@ def _token(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 VERIFIER = TokenVerifier(SECRET, audience="appointments", issuer="cli-test")
 
 
-def test_token_defaults_to_the_demo_application_and_subject(
+async def test_token_defaults_to_the_demo_application_and_subject(
     jwt_env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    principal = VERIFIER.verify(_token(capsys, "--role", "ROLE_SUPERVISOR"))
+    principal = await VERIFIER.verify(_token(capsys, "--role", "ROLE_SUPERVISOR"))
 
     assert principal.sub == DEMO_SUBJECTS["ROLE_SUPERVISOR"]
     assert principal.application_id == DEMO_APPLICATION_ID
@@ -49,7 +49,7 @@ def test_token_defaults_to_the_demo_application_and_subject(
     assert principal.conference_id is None
 
 
-def test_token_carries_the_given_roles_subject_application_and_conference(
+async def test_token_carries_the_given_roles_subject_application_and_conference(
     jwt_env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     token = _token(
@@ -69,7 +69,7 @@ def test_token_carries_the_given_roles_subject_application_and_conference(
         "--ttl-minutes",
         "5",
     )
-    principal = VERIFIER.verify(token)
+    principal = await VERIFIER.verify(token)
     claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience="appointments")
 
     assert principal.sub == "user-7"
@@ -80,11 +80,11 @@ def test_token_carries_the_given_roles_subject_application_and_conference(
     assert abs(claims["iat"] - datetime.now(UTC).timestamp()) < 60
 
 
-def test_token_is_signed_with_jwt_secret(jwt_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_token_is_signed_with_jwt_secret(jwt_env: None, capsys: pytest.CaptureFixture[str]) -> None:
     token = _token(capsys, "--role", "ROLE_ADMIN")
 
     with pytest.raises(InvalidToken, match="Signature"):
-        TokenVerifier("another-secret-0123456789-0123456789", audience="appointments").verify(token)
+        await TokenVerifier("another-secret-0123456789-0123456789", audience="appointments").verify(token)
 
 
 @pytest.mark.parametrize(

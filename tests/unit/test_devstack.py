@@ -20,13 +20,13 @@ from devstack.supervisor import DevStack, Signals
 SECRET = "test-secret-0123456789abcdef-0123456789"
 
 
-def test_printed_tokens_are_accepted_by_the_api() -> None:
+async def test_printed_tokens_are_accepted_by_the_api() -> None:
     tokens = demo_tokens(SECRET, audience="appointments", issuer="dev")
     verifier = TokenVerifier(SECRET, audience="appointments", issuer="dev")
 
     assert [t.role for t in tokens] == list(DEMO_SUBJECTS)
     for token in tokens:
-        principal = verifier.verify(token.token)
+        principal = await verifier.verify(token.token)
         assert principal.sub == DEMO_SUBJECTS[token.role]
         assert principal.application_id == DEMO_APPLICATION_ID
         assert [role.value for role in principal.roles] == [token.role]

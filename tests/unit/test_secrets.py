@@ -82,7 +82,13 @@ def test_make_run_generates_secrets_once_per_data_dir(tmp_path: Path) -> None:
     path = tmp_path / DEVELOPMENT_SECRETS_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert load_or_create(tmp_path, {}) == first == development_secrets(tmp_path)
-    assert set(first) == {"JWT_SECRET", "PAYLOAD_KEYS", "PAYLOAD_ACTIVE_KEY", "SERVICE_SECRET"}
+    assert set(first) == {
+        "JWT_SECRET",
+        "PAYLOAD_KEYS",
+        "PAYLOAD_ACTIVE_KEY",
+        "SERVICE_SECRET",
+        "CODEC_DEVELOPMENT_KEY",
+    }
     # What it generated passes the production checks: nothing in it is published anywhere.
     check_secrets(Settings.from_env(first), Process.API)
     other = tmp_path / "other"
@@ -112,3 +118,26 @@ def test_a_damaged_secrets_file_reads_as_none(tmp_path: Path) -> None:
     assert development_secrets(tmp_path) == {}
     (tmp_path / DEVELOPMENT_SECRETS_FILE).write_text(json.dumps(["list"]))
     assert development_secrets(tmp_path) == {}
+
+
+def test_a_data_dir_of_an_earlier_version_keeps_its_secrets_and_gains_the_new_ones(tmp_path: Path) -> None:
+    older = {"JWT_SECRET": "j" * 40, "PAYLOAD_KEYS": f"k1:{KEY}", "SERVICE_SECRET": "s" * 40}
+    (tmp_path / DEVELOPMENT_SECRETS_FILE).write_text(json.dumps(older))
+    now = load_or_create(tmp_path, {})
+    assert {name: now[name] for name in older} == older
+    assert len(now["CODEC_DEVELOPMENT_KEY"]) >= 32
+
+
+def test_the_development_codec_key_is_for_loopback_only() -> None:
+    key = {"CODEC_DEVELOPMENT_KEY": "c" * 40}
+    _check(Process.API, **key)
+    with pytest.raises(SettingsError, match=r"CODEC_DEVELOPMENT_KEY .* loopback"):
+        _check(Process.API, HTTP_HOST="0.0.0.0", **key)
+
+
+def test_an_identity_provider_alone_needs_no_jwt_secret() -> None:
+    _check(Process.API, JWT_SECRET="", JWT_JWKS_URL="https://idp.example.test/jwks")
+    _check(Process.API, JWT_SECRET="", JWT_ISSUER="https://idp.example.test/realms/cc")
+    # An issuer that is no URL only names who signs HS256 tokens: a secret is still needed.
+    with pytest.raises(SettingsError, match="JWT_SECRET is not set"):
+        _check(Process.API, JWT_SECRET="", JWT_ISSUER="cli-test")

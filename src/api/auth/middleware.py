@@ -13,7 +13,9 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from api.auth.guards import check_roles
+from api.auth.keys import KeysUnavailable
 from api.auth.tokens import InvalidToken, TokenVerifier
+from api.errors import ServiceUnavailable
 from domain.access import Principal
 
 # Litestar puts `exclude_from_auth=True` of a route decorator into the route's `opt`.
@@ -31,19 +33,22 @@ class JWTAuthenticationMiddleware:
         if scope["type"] == "http" and scope["method"] != "OPTIONS":
             opt = scope["route_handler"].opt
             if not opt.get(EXCLUDE_FROM_AUTH) and not scope["path"].startswith(self.exclude_prefix):
-                principal, token = self._authenticate(scope)
+                principal, token = await self._authenticate(scope)
                 check_roles(opt, principal)
                 scope["user"] = principal
                 scope["auth"] = token
         await self.app(scope, receive, send)
 
-    def _authenticate(self, scope: Scope) -> tuple[Principal, str]:
+    async def _authenticate(self, scope: Scope) -> tuple[Principal, str]:
         header = next((v for k, v in scope["headers"] if k == b"authorization"), b"").decode("latin-1")
         scheme, _, token = header.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise NotAuthorizedException("a bearer token is required in the Authorization header")
         try:
-            return self.verifier.verify(token), token
+            return await self.verifier.verify(token), token
         except InvalidToken as exc:
             raise NotAuthorizedException(f"invalid token: {exc}") from None
+        except KeysUnavailable as exc:
+            # The identity provider's keys could not be fetched yet: the service's fault.
+            raise ServiceUnavailable(f"{exc}; retry the request") from None
