@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from config.settings import to_sqlalchemy_url
 from devstack.postgres import EmbeddedPostgres
 from devstack.smtp_sink import SmtpSink
+from devstack.temporal import dynamic_config_args
 from storage.database import create_engine
 from storage.migrations import upgrade
 from tests.support.receiver import Receiver, start_receiver
@@ -55,7 +56,7 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=temporal_cli(),
         data_converter=service_data_converter(),
         search_attributes=ALL_KEYS,
-        dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
+        dev_server_extra_args=dynamic_config_args(),
     )
     yield env
     await env.shutdown()

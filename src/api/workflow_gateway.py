@@ -7,6 +7,7 @@ a workflow that no longer runs means the appointment was deleted or has ended.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ServiceUnavailable
+from api.update_gate import UpdateGate
 from domain import operator_view
 from domain.errors import DomainError, ErrorKind, conflict, not_found
 from domain.lifecycle import (
@@ -65,6 +67,7 @@ class AppointmentWorkflows:
         self._task_queue = task_queue
         self._policy = policy
         self._store = store
+        self._gate = UpdateGate()
 
     async def schedule(self, appointment: Appointment) -> Appointment:
         """Start the appointment's workflow and wait until the appointment is readable.
@@ -90,7 +93,7 @@ class AppointmentWorkflows:
         try:
             return await self._call(
                 appointment.id,
-                self._client.execute_update_with_start_workflow(
+                lambda: self._client.execute_update_with_start_workflow(
                     AppointmentWorkflow.schedule, start_workflow_operation=start, rpc_timeout=UPDATE_TIMEOUT
                 ),
             )
@@ -136,13 +139,15 @@ class AppointmentWorkflows:
     async def _update(self, appointment_id: str, update: Any, command: Any) -> Any:
         handle = self._client.get_workflow_handle(workflow_id(appointment_id))
         return await self._call(
-            appointment_id, handle.execute_update(update, command, rpc_timeout=UPDATE_TIMEOUT)
+            appointment_id, lambda: handle.execute_update(update, command, rpc_timeout=UPDATE_TIMEOUT)
         )
 
-    async def _call(self, appointment_id: str, call: Any) -> Any:
+    async def _call(self, appointment_id: str, call: Callable[[], Awaitable[R]]) -> R:
+        """One Update, queued behind the others in flight to the same appointment; the queueing
+        counts against the same deadline."""
         try:
-            async with asyncio.timeout(_CALL_DEADLINE.total_seconds()):
-                return await call
+            async with asyncio.timeout(_CALL_DEADLINE.total_seconds()), self._gate.slot(appointment_id):
+                return await call()
         except WorkflowUpdateFailedError as exc:
             raise _refusal(exc.cause) from None
         except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
@@ -153,6 +158,10 @@ class AppointmentWorkflows:
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 raise await self._closed(appointment_id) from None
+            if exc.status is RPCStatusCode.RESOURCE_EXHAUSTED:
+                raise ServiceUnavailable(
+                    "too many changes to this appointment are in flight; retry the request"
+                ) from None
             if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
                 raise ServiceUnavailable("the workflow service is unavailable; retry the request") from None
             raise

@@ -66,6 +66,13 @@ DYNAMIC_CONFIG = {
 SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "normal"}
 
 
+def dynamic_config_args() -> list[str]:
+    """The server settings above as `temporal server start-dev` arguments."""
+    return [
+        arg for key, value in DYNAMIC_CONFIG.items() for arg in ("--dynamic-config-value", f"{key}={value}")
+    ]
+
+
 class TemporalDevServer(StartStop):
     """A `temporal server start-dev` child process.
 
@@ -138,9 +145,7 @@ class TemporalDevServer(StartStop):
             args += ["--namespace", namespace]
         for name, kind in self.search_attributes.items():
             args += ["--search-attribute", f"{name}={kind}"]
-        for key, value in DYNAMIC_CONFIG.items():
-            args += ["--dynamic-config-value", f"{key}={value}"]
-        return args
+        return args + dynamic_config_args()
 
     def start(self, timeout: float = 60.0) -> None:
         """Start the server and return once the SDK can connect and the search attributes exist."""
