@@ -112,14 +112,17 @@ class MemorySampler:
 
 
 async def configure(http: httpx.AsyncClient, stack: Stack, clock: MailClock) -> None:
-    """Templates, then the email verification a real administrator goes through."""
+    """The email verification a real administrator goes through, then the templates."""
     admin = {
         "Authorization": "Bearer "
         + stack.token(sub="admin", roles=["ROLE_ADMIN"], application_id=APPLICATION)
     }
-    settings = {"notificationsActive": True, "mailFrom": "Bench <bench@example.test>", "templates": TEMPLATES}
-    response = await http.put(f"/api/applications/{APPLICATION}/settings", json=settings, headers=admin)
-    response.raise_for_status()
+    settings = {
+        "notificationsActive": True,
+        "mailFrom": "bench@example.test",
+        "mailFromName": "Bench",
+        "templates": TEMPLATES,
+    }
     response = await http.post(
         "/api/notifications/emails/verify",
         json={"applicationId": APPLICATION, "toEmail": "admin@example.test"},
@@ -141,6 +144,10 @@ async def configure(http: httpx.AsyncClient, stack: Stack, clock: MailClock) -> 
         headers=admin,
     )
     response.raise_for_status()
+    # mailFrom must be of the verified address's domain.
+    response = await http.put(f"/api/applications/{APPLICATION}/settings", json=settings, headers=admin)
+    if response.is_error:
+        raise RuntimeError(f"settings refused: {response.status_code} {response.text}")
 
 
 async def schedule_all(

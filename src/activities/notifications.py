@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.heartbeat import heartbeating
-from domain.activity_names import SEND_NOTIFICATION
+from domain.activity_io import MessageRequest
+from domain.activity_names import SEND_MESSAGE, SEND_NOTIFICATION
 from domain.keys import ServiceKeys
-from domain.model import ParticipantType
-from domain.notifications import DeliveryResult, Notification
+from domain.model import Appointment, ParticipantType
+from domain.notifications import DeliveryResult, Message, Notification
 from mail.compose import compose, message_id
 from mail.sender import MailDeliveryError, SmtpSender
+from storage.appointments import AppointmentStore
 from storage.notification_log import DeliveryStatus, NotificationLog
 
 
@@ -20,20 +23,36 @@ class NotificationActivities:
     so that one bad message never holds back the appointment's later ones."""
 
     def __init__(
-        self, sender: SmtpSender, log: NotificationLog, public_base_url: str, keys: ServiceKeys
+        self,
+        sender: SmtpSender,
+        log: NotificationLog,
+        public_base_url: str,
+        keys: ServiceKeys,
+        store: AppointmentStore,
     ) -> None:
         self._sender = sender
         self._log = log
         self._public_base_url = public_base_url
         self._keys = keys
+        self._store = store
+
+    @activity.defn(name=SEND_MESSAGE)
+    async def send_message(self, request: MessageRequest) -> DeliveryResult:
+        """The message, about the appointment as the read model has it (at its version or later)."""
+        appointment = await self._store.get(request.appointment_id)
+        if appointment is None or appointment.version < request.message.version:
+            # Recorded right after the change: the read model is about to have it.
+            raise ApplicationError(f"the read model has not reached version {request.message.version} yet")
+        async with heartbeating():
+            return await self._send(request.message, appointment)
 
     @activity.defn(name=SEND_NOTIFICATION)
     async def send(self, notification: Notification) -> DeliveryResult:
+        """A legacy run's message, with the appointment it is about."""
         async with heartbeating():
-            return await self._send(notification)
+            return await self._send(notification, notification.appointment)
 
-    async def _send(self, notification: Notification) -> DeliveryResult:
-        appointment = notification.appointment
+    async def _send(self, notification: Message, appointment: Appointment) -> DeliveryResult:
         recipients = [
             p
             for p in appointment.participants

@@ -58,7 +58,8 @@ from temporal_access.client import connect as connect_temporal
 log = logging.getLogger("api")
 
 MAX_BODY_BYTES = 256 * 1024
-# How often the API prunes spent rate-limit counters and forgotten Idempotency-Keys.
+# How often the API prunes spent rate-limit counters, forgotten Idempotency-Keys and the bodies of
+# webhook events no delivery can still need.
 HOUSEKEEPING_INTERVAL = 300.0
 # What handlers may ask for by name, each an entry of the app's state.
 DEPENDENCIES = (
@@ -139,7 +140,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.rate_limits = RateLimits(limiter, keys, rate_limit_overrides)
         idempotency_keys = IdempotencyStore(engine)
         app.state.idempotency = Idempotency(keys, idempotency_keys)
-        housekeeping = asyncio.create_task(_housekeeping([limiter, idempotency_keys, app.state.otps]))
+        housekeeping = asyncio.create_task(
+            _housekeeping([limiter, idempotency_keys, app.state.otps, app.state.webhooks])
+        )
         stop_metrics = (
             metrics.listen(settings.metrics_host, settings.api_metrics_port)
             if settings.api_metrics_port

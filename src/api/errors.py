@@ -30,6 +30,7 @@ _STATUS_OF_KIND = {
     ErrorKind.CONFLICT: HTTPStatus.CONFLICT,
     ErrorKind.TOO_LARGE: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     ErrorKind.UNPROCESSABLE: HTTPStatus.UNPROCESSABLE_ENTITY,
+    ErrorKind.UNAVAILABLE: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 # msgspec says where a bad value sits as "- at `$.customer.name`" and names a missing field as
 # "missing required field `start`"; clients want `customer.name` and `start`.
@@ -127,6 +128,10 @@ def _http(_: Request, exc: HTTPException) -> Response[ErrorBody]:
 
 def _domain(_: Request, exc: DomainError) -> Response[ErrorBody]:
     return error_response(_STATUS_OF_KIND[exc.kind], exc.message, exc.field)
+
+
+def status_of(kind: ErrorKind) -> int:
+    return int(_STATUS_OF_KIND[kind])
 
 
 def _unavailable(_: Request, exc: ServiceUnavailable) -> Response[ErrorBody]:

@@ -14,7 +14,9 @@ from litestar import Controller
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 
-from api.errors import ErrorBody
+from api.auth.guards import COMMAND
+from api.errors import ErrorBody, status_of
+from domain.commands import Command
 
 DESCRIPTIONS = {
     400: "Invalid input: `field` names the offending field or parameter when there is one",
@@ -50,6 +52,11 @@ def is_public(handler: HTTPRouteHandler) -> bool:
 
 
 def _statuses_of(handler: HTTPRouteHandler, statuses: tuple[int, ...]) -> set[int]:
+    command: Command | None = handler.opt.get(COMMAND)
+    if command is not None:
+        # The command says how it may be refused; the caller may also lack rights, and the
+        # workflow service may be away.
+        statuses = (401, 403, 503, *(status_of(kind) for kind in command.refusals))
     chosen = {400, *statuses}
     if handler.http_methods & _BODY_METHODS:
         chosen.update(BODY_STATUSES)
@@ -62,7 +69,8 @@ def _statuses_of(handler: HTTPRouteHandler, statuses: tuple[int, ...]) -> set[in
 
 
 def documented(controller: C, *statuses: int) -> C:
-    """`controller`, each handler documenting 400, `statuses`, and 413/415 where it reads a body.
+    """`controller`, each handler documenting 400, `statuses` (or, for a handler that sends a
+    command, those of the command's refusals), and 413/415 where it reads a body.
 
     Responses a handler declares itself win. Public handlers (`security=[]`) lose 401 and 403.
     """

@@ -1,7 +1,8 @@
 """Sends the API's writes to appointment workflows as Updates, and maps their outcomes.
 
-A refused Update comes back as an ApplicationError whose type is the domain's ErrorKind;
-a workflow that no longer runs means the appointment was deleted or has ended.
+Every write is a command of domain.commands, sent by its name with its result type. A refused
+Update comes back as an ApplicationError whose type is the domain's ErrorKind; a workflow that
+no longer runs means the appointment was deleted or has ended.
 """
 
 from __future__ import annotations
@@ -25,19 +26,13 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.errors import ServiceUnavailable
 from api.update_gate import UpdateGate
 from domain import operator_view
+from domain.commands import SCHEDULE, Command
 from domain.errors import DomainError, ErrorKind, conflict, not_found
-from domain.lifecycle import (
-    ActorCommand,
-    AddCustomer,
-    AgentCommand,
-    RemoveParticipant,
-    Reschedule,
-    UpdateDetails,
-)
-from domain.model import Appointment, RoomAccess, WorkflowPolicy
+from domain.model import Appointment, WorkflowPolicy
+from domain.workflow_state import AppointmentState
 from storage.applications import ApplicationStore
 from storage.appointments import AppointmentStore
-from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
+from workflows.appointment import AppointmentWorkflow, workflow_id
 from workflows.search import search_attributes
 
 R = TypeVar("R")
@@ -79,7 +74,7 @@ class AppointmentWorkflows:
         appointment = msgspec.structs.replace(appointment, notifications_active=notifications.active)
         start = WithStartWorkflowOperation(
             AppointmentWorkflow.run,
-            AppointmentInput(appointment=appointment, policy=self._policy, notifications=notifications),
+            AppointmentState(appointment=appointment, policy=self._policy, notifications=notifications),
             id=workflow_id(appointment.id),
             task_queue=self._task_queue,
             # A repeated request (same Idempotency-Key, so same id) joins the running workflow;
@@ -94,7 +89,10 @@ class AppointmentWorkflows:
             return await self._call(
                 appointment.id,
                 lambda: self._client.execute_update_with_start_workflow(
-                    AppointmentWorkflow.schedule, start_workflow_operation=start, rpc_timeout=UPDATE_TIMEOUT
+                    SCHEDULE.name,
+                    start_workflow_operation=start,
+                    result_type=SCHEDULE.result,
+                    rpc_timeout=UPDATE_TIMEOUT,
                 ),
             )
         except WorkflowAlreadyStartedError:
@@ -109,37 +107,15 @@ class AppointmentWorkflows:
             if outcome.done() and not outcome.cancelled():
                 outcome.exception()
 
-    async def update_details(self, appointment_id: str, command: UpdateDetails) -> Appointment:
-        return await self._update(appointment_id, AppointmentWorkflow.update_details, command)
-
-    async def reschedule(self, appointment_id: str, command: Reschedule) -> Appointment:
-        return await self._update(appointment_id, AppointmentWorkflow.reschedule, command)
-
-    async def add_agent(self, appointment_id: str, command: AgentCommand) -> Appointment:
-        return await self._update(appointment_id, AppointmentWorkflow.add_agent, command)
-
-    async def add_customer(self, appointment_id: str, command: AddCustomer) -> Appointment:
-        return await self._update(appointment_id, AppointmentWorkflow.add_customer, command)
-
-    async def remove_participant(self, appointment_id: str, command: RemoveParticipant) -> Appointment:
-        return await self._update(appointment_id, AppointmentWorkflow.remove_participant, command)
-
-    async def reassign(self, appointment_id: str, command: AgentCommand) -> Appointment:
-        return await self._update(appointment_id, AppointmentWorkflow.reassign, command)
-
-    async def activate(self, appointment_id: str, command: ActorCommand) -> RoomAccess:
-        return await self._update(appointment_id, AppointmentWorkflow.activate, command)
-
-    async def end(self, appointment_id: str, command: ActorCommand) -> Appointment:
-        return await self._update(appointment_id, AppointmentWorkflow.end, command)
-
-    async def delete(self, appointment_id: str, command: ActorCommand) -> Appointment:
-        return await self._update(appointment_id, AppointmentWorkflow.delete, command)
-
-    async def _update(self, appointment_id: str, update: Any, command: Any) -> Any:
+    async def send(self, command: Command, appointment_id: str, argument: Any) -> Any:
+        """`command` with its `argument` to the appointment's workflow; its result (the
+        appointment, or the room of an activation)."""
         handle = self._client.get_workflow_handle(workflow_id(appointment_id))
         return await self._call(
-            appointment_id, lambda: handle.execute_update(update, command, rpc_timeout=UPDATE_TIMEOUT)
+            appointment_id,
+            lambda: handle.execute_update(
+                command.name, argument, result_type=command.result, rpc_timeout=UPDATE_TIMEOUT
+            ),
         )
 
     async def _call(self, appointment_id: str, call: Callable[[], Awaitable[R]]) -> R:
@@ -149,7 +125,10 @@ class AppointmentWorkflows:
             async with asyncio.timeout(_CALL_DEADLINE.total_seconds()), self._gate.slot(appointment_id):
                 return await call()
         except WorkflowUpdateFailedError as exc:
-            raise _refusal(exc.cause) from None
+            refusal = _refusal(exc.cause)
+            if isinstance(refusal, DomainError) and refusal.kind is ErrorKind.UNAVAILABLE:
+                raise ServiceUnavailable(refusal.message) from None
+            raise refusal from None
         except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
             raise ServiceUnavailable(
                 "the appointment did not confirm the change in time; it may still apply: "

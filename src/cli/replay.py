@@ -30,7 +30,11 @@ from config import Settings, load_settings
 from temporal_access.client import connect, data_converter_for
 from workflows.appointment import WORKFLOW_NAME, AppointmentWorkflow
 
-DEFAULT_QUERY = f"WorkflowType='{WORKFLOW_NAME}' AND ExecutionStatus != 'Running'"
+# Running executions first, since those are what a deploy breaks; then closed ones, newest first.
+DEFAULT_QUERIES = (
+    f"WorkflowType='{WORKFLOW_NAME}' AND ExecutionStatus = 'Running'",
+    f"WorkflowType='{WORKFLOW_NAME}' AND ExecutionStatus != 'Running'",
+)
 DEFAULT_LIMIT = 100
 
 Labelled = tuple[str, WorkflowHistory]
@@ -141,20 +145,28 @@ async def from_files(files: Sequence[Path], report: Report) -> AsyncIterator[Lab
         yield str(path), history
 
 
-async def from_server(client: Client, query: str, limit: int, report: Report) -> AsyncIterator[Labelled]:
-    """The histories of the workflow executions the visibility query lists, newest first."""
-    try:
-        async for execution in client.list_workflows(query, limit=limit):
-            label = f"{execution.id} (run {execution.run_id})"
-            try:
-                handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
-                history = await handle.fetch_history()
-            except RPCError as error:
-                report.record(label, error)
-                continue
-            yield label, history
-    except RPCError as error:
-        report.record(f"listing workflows ({query})", error)
+async def from_server(
+    client: Client, queries: Sequence[str], limit: int, report: Report
+) -> AsyncIterator[Labelled]:
+    """The histories of the executions each visibility query lists in turn, newest first, at most
+    `limit` in all. A running execution's history is replayed as far as it has gone."""
+    left = limit
+    for query in queries:
+        try:
+            async for execution in client.list_workflows(query, limit=left):
+                label = f"{execution.id} (run {execution.run_id})"
+                left -= 1
+                try:
+                    handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+                    history = await handle.fetch_history()
+                except RPCError as error:
+                    report.record(label, error)
+                    continue
+                yield label, history
+        except RPCError as error:
+            report.record(f"listing workflows ({query})", error)
+        if left <= 0:
+            return
 
 
 async def replay_files(paths: Sequence[Path], settings: Settings, report: Report) -> int:
@@ -163,7 +175,7 @@ async def replay_files(paths: Sequence[Path], settings: Settings, report: Report
     return report.finish(none_is_failure=True)
 
 
-async def replay_server(settings: Settings, query: str, limit: int, report: Report) -> int:
+async def replay_server(settings: Settings, queries: Sequence[str], limit: int, report: Report) -> int:
     try:
         client = await connect(settings)
     except Exception as error:
@@ -174,7 +186,7 @@ async def replay_server(settings: Settings, query: str, limit: int, report: Repo
             flush=True,
         )
         return 1
-    await replay(from_server(client, query, limit, report), report, data_converter_for(settings))
+    await replay(from_server(client, queries, limit, report), report, data_converter_for(settings))
     return report.finish(none_is_failure=False)
 
 
@@ -217,7 +229,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--server",
         action="store_true",
-        help="replay the recent closed executions of a Temporal server instead of files",
+        help="replay the executions of a Temporal server instead of files: the running ones, then "
+        "the recent closed ones",
     )
     parser.add_argument(
         "--address",
@@ -225,7 +238,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     parser.add_argument("--namespace", help="Temporal namespace (default: TEMPORAL_NAMESPACE)")
     parser.add_argument(
-        "--query", help=f"visibility query selecting the executions (default: {DEFAULT_QUERY})"
+        "--query",
+        help="visibility query selecting the executions (default: " + ", then ".join(DEFAULT_QUERIES) + ")",
     )
     parser.add_argument(
         "--limit",
@@ -255,5 +269,7 @@ def _replay(args: argparse.Namespace) -> int:
         temporal_namespace=args.namespace or settings.temporal_namespace,
     )
     return asyncio.run(
-        replay_server(settings, args.query or DEFAULT_QUERY, args.limit or DEFAULT_LIMIT, report)
+        replay_server(
+            settings, (args.query,) if args.query else DEFAULT_QUERIES, args.limit or DEFAULT_LIMIT, report
+        )
     )

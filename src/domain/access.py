@@ -33,6 +33,11 @@ class Principal(Base):
         return not self.roles.isdisjoint(roles)
 
 
+def system_actor(application_id: str) -> Principal:
+    """The workflow itself acting (autoActivate): a supervisor of the appointment's application."""
+    return Principal(sub="system", roles=frozenset({Role.SUPERVISOR}), application_id=application_id)
+
+
 # Roles that see and change every appointment of their application.
 _APPLICATION_WIDE = frozenset({Role.SUPERVISOR, Role.CLIENT_SERVICE})
 

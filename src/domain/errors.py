@@ -12,6 +12,7 @@ class ErrorKind(StrEnum):
     CONFLICT = "CONFLICT"  # 409
     TOO_LARGE = "TOO_LARGE"  # 413: beyond a bound on size or count (domain.limits)
     UNPROCESSABLE = "UNPROCESSABLE"  # 422: well-formed, but contradicts an earlier request
+    UNAVAILABLE = "UNAVAILABLE"  # 503: what the change needs (the database, a room) did not answer
 
 
 class DomainError(Exception):

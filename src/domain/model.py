@@ -6,7 +6,7 @@ Frozen msgspec structs with camelCase names: the same types travel through Tempo
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -133,6 +133,11 @@ class WorkflowPolicy(Base):
     """What an appointment's workflow needs from configuration, fixed when it is scheduled."""
 
     end_grace: timedelta = timedelta(hours=1)
+    # A run continues as new once its history holds this many events, whether or not the server
+    # suggests it (Temporal's default suggestion comes at the same count; a server may suggest later,
+    # or never, as the time-skipping test server): the bound of every run's history. Never so low
+    # that a fresh run, or the handing over itself, would reach it.
+    history_limit: Annotated[int, msgspec.Meta(ge=100)] = 4096
 
 
 class RoomRequest(Base):

@@ -80,19 +80,28 @@ class NotificationPolicy(Base):
         return tuple(t for t in self.templates if t.type is kind)
 
 
-class Notification(Base):
-    """One message to send: what, about which state of the appointment, under which key.
+class Message(Base):
+    """One message to send: what, under which key, for which version of the appointment.
 
-    `key` is unique per (appointment, notification, version): the sending activity records
-    it, so a retried or replayed send never mails twice.
+    `key` is unique per (appointment, notification, version): the sending activity records it,
+    so a retried or replayed send never mails twice. The appointment itself is not carried: the
+    sending activity reads it from the read model, at `version` or later, so that no queue of
+    messages holds copies of it.
     """
 
     key: str
     type: NotificationType
-    appointment: Appointment
     template: Template
     mail_from: str | None = None
     due: datetime | None = None
+    version: int = 0
+
+
+class Notification(Message, kw_only=True):
+    """A message with the appointment it is about, as runs started before the bounded state
+    sent them (workflows.legacy, `send_notification`)."""
+
+    appointment: Appointment
 
 
 class DeliveryResult(Base):

@@ -1,5 +1,7 @@
-"""What an appointment's workflow starts from: the appointment, its policies, and what a
-previous run (before continue-as-new) had already done or still owed.
+"""What a legacy run of the appointment workflow (workflows.legacy) starts from: the appointment,
+its policies, and what a previous run had already done or still owed, whole appointments in its
+messages, events and deliveries. Runs of the current workflow start from
+domain.workflow_state.AppointmentState, whose field names are these.
 
 Defined here rather than in the workflow module: the worker's sandbox re-imports that module for
 every workflow it runs, and a struct defined there would be a new class each time, whose

@@ -7,7 +7,7 @@ import uuid
 import asyncpg
 import msgspec
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.model import Appointment
 from storage.database import driver_connection
@@ -39,6 +39,41 @@ GET_DOC = "SELECT doc::text FROM appointments WHERE id = $1"
 _VERSION = text("SELECT version FROM appointments WHERE id = :id")
 
 
+async def write(conn: AsyncConnection, appointment: Appointment, *, force: bool = False) -> bool:
+    """Project `appointment` within the transaction of `conn`, unless a newer version is there."""
+    appointment_id = uuid.UUID(appointment.id)
+    written = await conn.execute(
+        _UPSERT,
+        {
+            "id": appointment_id,
+            "application_id": appointment.application_id,
+            "organizer_id": appointment.organizer.id,
+            "organizer_type": appointment.organizer.type.value,
+            "status": appointment.status.value,
+            "start_at": appointment.start,
+            "end_at": appointment.end,
+            "duration_seconds": int(appointment.duration.total_seconds()),
+            "timezone": appointment.timezone,
+            "title": appointment.title,
+            "version": appointment.version,
+            "doc": msgspec.json.encode(appointment).decode(),
+            "force": force,
+        },
+    )
+    if written.first() is None:
+        return False
+    await conn.execute(_DELETE_PARTICIPANTS, {"id": appointment_id})
+    if appointment.participants:
+        await conn.execute(
+            _INSERT_PARTICIPANT,
+            [
+                {"id": appointment_id, "participant_id": p.id, "type": p.type.value}
+                for p in appointment.participants
+            ],
+        )
+    return True
+
+
 def parse_id(raw: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(raw)
@@ -59,38 +94,8 @@ class AppointmentStore:
         `force` is the operator's repair (`appointments reproject --force`): the workflow's
         state replaces the row whatever version the row claims.
         """
-        appointment_id = uuid.UUID(appointment.id)
         async with self._engine.begin() as conn:
-            written = await conn.execute(
-                _UPSERT,
-                {
-                    "id": appointment_id,
-                    "application_id": appointment.application_id,
-                    "organizer_id": appointment.organizer.id,
-                    "organizer_type": appointment.organizer.type.value,
-                    "status": appointment.status.value,
-                    "start_at": appointment.start,
-                    "end_at": appointment.end,
-                    "duration_seconds": int(appointment.duration.total_seconds()),
-                    "timezone": appointment.timezone,
-                    "title": appointment.title,
-                    "version": appointment.version,
-                    "doc": msgspec.json.encode(appointment).decode(),
-                    "force": force,
-                },
-            )
-            if written.first() is None:
-                return False
-            await conn.execute(_DELETE_PARTICIPANTS, {"id": appointment_id})
-            if appointment.participants:
-                await conn.execute(
-                    _INSERT_PARTICIPANT,
-                    [
-                        {"id": appointment_id, "participant_id": p.id, "type": p.type.value}
-                        for p in appointment.participants
-                    ],
-                )
-            return True
+            return await write(conn, appointment, force=force)
 
     async def get(self, appointment_id: str) -> Appointment | None:
         """The appointment as last projected, deleted ones included (callers judge visibility)."""

@@ -194,3 +194,17 @@ class IdempotencyKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
 
     __table_args__ = (Index("ix_idempotency_keys_created", "created_at"),)
+
+
+class WebhookEventRow(Base):
+    """The body of one announced change, as every subscription that wants it is sent it."""
+
+    __tablename__ = "webhook_events"
+
+    event_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    application_id: Mapped[str] = mapped_column(Text)
+    appointment_id: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+
+    __table_args__ = (Index("ix_webhook_events_created", "created_at"),)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -21,6 +21,8 @@ from domain.webhooks import ALL_EVENTS, DeliveryAttempt, Webhook
 # An attempt's error is a diagnosis, not a dump of the receiver's answer.
 MAX_ERROR_LENGTH = 1000
 RETENTION = timedelta(days=30)
+# Event bodies outlive their deliveries, which are given up a day after the change.
+EVENT_RETENTION = timedelta(days=3)
 
 _COLUMNS = "id, application_id, url, events, headers::text AS headers, enabled, disabled_reason, created_at"
 
@@ -59,6 +61,8 @@ _RECORD = text(
 _PRUNE = text(
     "DELETE FROM webhook_deliveries WHERE webhook_id = :id AND attempted_at < now() - CAST(:keep AS interval)"
 )
+_EVENT_BODY = text("SELECT body FROM webhook_events WHERE event_id = :id")
+_PRUNE_EVENTS = text("DELETE FROM webhook_events WHERE created_at < :before")
 _DELIVERIES = text(
     """
     SELECT d.event_id, d.event_type, d.appointment_id, d.version, d.attempt, d.status_code, d.error,
@@ -179,6 +183,20 @@ class WebhookStore:
         async with self._engine.connect() as conn:
             row = (await conn.execute(_FOR_DELIVERY, {"id": key})).first()
         return None if row is None else (_webhook(row), row.secret)
+
+    async def event_body(self, event_id: str) -> bytes | None:
+        """What receivers of the event are sent (JSON), as recorded with the change."""
+        async with self._engine.connect() as conn:
+            body = (await conn.execute(_EVENT_BODY, {"id": event_id})).scalar_one_or_none()
+        return None if body is None else body.encode()
+
+    async def prune(self, now: datetime | None = None) -> int:
+        """Forget event bodies no delivery can need any more."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                _PRUNE_EVENTS, {"before": (now or datetime.now(UTC)) - EVENT_RETENTION}
+            )
+        return result.rowcount
 
     async def disable(self, webhook_id: str, reason: str) -> bool:
         """Stop deliveries to the subscription; False when it was already disabled or is gone.

@@ -13,8 +13,11 @@ import logging
 import py_compile
 import signal
 import sys
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
@@ -28,6 +31,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.notifications import NotificationActivities
 from activities.projection import ProjectionActivities
+from activities.records import RecordActivities
 from activities.rooms import RoomActivities
 from activities.webhooks import WebhookActivities
 from config import Settings, load_settings
@@ -37,6 +41,7 @@ from config.settings import SettingsError
 from domain.keys import ServiceKeys
 from mail.sender import SmtpSender
 from storage.appointments import AppointmentStore
+from storage.changes import ChangeStore
 from storage.database import create_engine
 from storage.notification_log import NotificationLog
 from storage.webhooks import WebhookStore
@@ -65,38 +70,37 @@ async def connect_temporal(settings: Settings) -> Client:
 
 
 def cache_workflow_bytecode() -> None:
-    """Write the workflow module's bytecode next to its source.
+    """Write the bytecode of the workflow package's modules next to their sources.
 
-    The sandbox (WORKER_WORKFLOW_SANDBOX) imports the workflow module afresh for every workflow
+    The sandbox (WORKER_WORKFLOW_SANDBOX) imports the workflow modules afresh for every workflow
     it starts or replays; where bytecode is not written on import (PYTHONDONTWRITEBYTECODE, a
-    fresh checkout) each of those imports would compile the source again, which was half of that
+    fresh checkout) each of those imports would compile the sources again, which was half of that
     cost (docs/BENCHMARKS.md). An installed package already has its bytecode; a read-only tree
     only loses the saving.
     """
     source = inspect.getsourcefile(AppointmentWorkflow)
     if source is None:
         return
-    try:
-        py_compile.compile(source, doraise=True)
-    except (OSError, py_compile.PyCompileError) as error:
-        log.warning("could not cache the bytecode of %s: %s", source, error)
+    for module in Path(source).parent.glob("*.py"):
+        try:
+            py_compile.compile(str(module), doraise=True)
+        except (OSError, py_compile.PyCompileError) as error:
+            log.warning("could not cache the bytecode of %s: %s", module, error)
 
 
 def workflow_runner(sandboxed: bool) -> WorkflowRunner:
     return SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner()
 
 
-def build_worker(
-    client: Client, settings: Settings, engine: AsyncEngine, *, task_queue: str | None = None
-) -> Worker:
-    check_secrets(settings, Process.WORKER)
-    if settings.worker_workflow_sandbox:
-        cache_workflow_bytecode()
+def worker_activities(settings: Settings, engine: AsyncEngine) -> list[Callable[..., Any]]:
+    """Every activity the workflows call, with its dependencies."""
     store = AppointmentStore(engine)
+    records = RecordActivities(ChangeStore(engine))
     projection = ProjectionActivities(store)
     rooms = RoomActivities(settings.room_base_url)
     webhooks = WebhookActivities(
         WebhookStore(engine),
+        store,
         allow_private=settings.webhooks_allow_private,
         allow_loopback=settings.webhooks_allow_loopback,
     )
@@ -105,18 +109,38 @@ def build_worker(
         NotificationLog(engine),
         settings.public_base_url,
         ServiceKeys(require(settings.service_secret, "SERVICE_SECRET")),
+        store,
     )
+    return [
+        records.record,
+        rooms.provision,
+        notifications.send_message,
+        webhooks.post,
+        # What runs started before the bounded state still call (workflows.legacy).
+        projection.project,
+        notifications.send,
+        webhooks.match,
+        webhooks.deliver,
+    ]
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    engine: AsyncEngine,
+    *,
+    task_queue: str | None = None,
+    activities: list[Callable[..., Any]] | None = None,
+) -> Worker:
+    """The worker of `settings`; `activities` replaces the service's own (worker_activities)."""
+    check_secrets(settings, Process.WORKER)
+    if settings.worker_workflow_sandbox:
+        cache_workflow_bytecode()
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[AppointmentWorkflow],
-        activities=[
-            projection.project,
-            rooms.provision,
-            notifications.send,
-            webhooks.match,
-            webhooks.deliver,
-        ],
+        activities=activities if activities is not None else worker_activities(settings, engine),
         # Let in-flight activities finish on a graceful stop instead of waiting for retries.
         graceful_shutdown_timeout=timedelta(seconds=5),
         max_cached_workflows=settings.worker_max_cached_workflows,

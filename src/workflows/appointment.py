@@ -1,458 +1,275 @@
 """`AppointmentWorkflow`: the durable source of truth of one appointment.
 
-Every write arrives as an Update whose validator runs the same pure rule as its handler
-(domain.lifecycle), so a refused change never enters history. Handlers change the state,
-project it into the read model and return it, so the API caller reads its own write. The
-main loop sleeps until the next deadline or change (the updatable-timer pattern) and
-re-plans after every change.
+Its whole state is one struct (domain.workflow_state.AppointmentState), handed whole to the next
+run when it continues as new. It composes small pieces: the updatable timer of its main loop, the
+outbox of messages, the projection that records every change (read model and webhook events) and
+the fan-out of webhook deliveries. Every write is an Update declared once in domain.commands: the
+workflow registers, for each, a validator that runs the command's rule (so a refused change never
+enters history) and a handler that runs it again against the current state, announces the change
+and records it, so the API caller reads its own write.
+
+Runs started before this shape (histories without the `bounded-state` marker) are handed to
+workflows.legacy, which replays and continues them as they were written.
 """
 
 # No `from __future__ import annotations`: the sandbox re-imports this module for every workflow
 # it runs, and string annotations would be compiled again each time by the SDK's type-hint lookup.
 import asyncio
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-with workflow.unsafe.imports_passed_through():
-    import msgspec
+from workflows.fanout import WebhookFanout
+from workflows.legacy import LegacyRun
+from workflows.outbox import Outbox
+from workflows.planning import MessagePlanning
+from workflows.projection import Projection
+from workflows.refusals import judge
+from workflows.timer import UpdatableTimer
 
+with workflow.unsafe.imports_passed_through():
     from domain import lifecycle, notification_plan, operator_view
-    from domain.access import Principal, Role
-    from domain.activity_names import (
-        DELIVER_WEBHOOK,
-        MATCH_WEBHOOKS,
-        PROJECT_APPOINTMENT,
-        PROVISION_ROOM,
-        SEND_NOTIFICATION,
-    )
-    from domain.errors import DomainError
-    from domain.lifecycle import (
-        ActorCommand,
-        AddCustomer,
-        AgentCommand,
-        RemoveParticipant,
-        Reschedule,
-        UpdateDetails,
-    )
+    from domain.access import system_actor
+    from domain.activity_names import PROVISION_ROOM
+    from domain.commands import ACTIVATE, CHANGES, SCHEDULE, Command, Context
+    from domain.errors import ErrorKind
+    from domain.lifecycle import ActorCommand
     from domain.model import Appointment, RoomAccess, RoomRequest
-    from domain.notifications import DeliveryResult, Notification, NotificationType
-    from domain.webhooks import AppointmentEvent, EventType, MatchRequest, WebhookDelivery, event_id
+    from domain.notifications import Message, NotificationType
+    from domain.webhooks import EventType, event_id
     from domain.workflow_input import AppointmentInput
+    from domain.workflow_state import AppointmentState, ChangeEvent
     from workflows.search import search_attributes
 
-T = TypeVar("T")
-
 WORKFLOW_NAME = "AppointmentWorkflow"
+# Runs that record the marker of this patch have the state of domain.workflow_state and this code;
+# the others are legacy runs.
+BOUNDED_STATE_PATCH = "bounded-state"
 
-# The read model must catch up however long the database is away: retry without limit,
-# backing off to one attempt a minute.
-_PROJECTION_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(minutes=1)
-)
+# A room that cannot be opened within this is the Update's failure, not a wait without end.
+_ROOM_GIVE_UP = timedelta(minutes=1)
 _ROOM_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
 )
-_DATABASE_CALL_TIMEOUT = timedelta(seconds=15)
-# SMTP outages are retried with backoff for a day; a permanent refusal is a result, not a failure.
-_MAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
-_MAIL_GIVE_UP = timedelta(hours=24)
-# Mail and webhook activities heartbeat: a worker that dies mid-send is noticed within this, not
-# only after start_to_close, which would hold up (over a minute, for reminders) what queues behind.
-_HEARTBEAT = timedelta(seconds=10)
-# Webhooks: failed deliveries are retried with exponential backoff for up to a day.
-_WEBHOOK_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(hours=1))
-_WEBHOOK_GIVE_UP = timedelta(hours=24)
-# Workflows started before webhooks existed replay without them.
-_WEBHOOKS_PATCH = "webhooks"
-# The projection and the matching of webhooks are short database calls: run as local activities
-# they complete within the workflow task that asked for them, instead of costing the server an
-# activity task and a second workflow task each (docs/BENCHMARKS.md). Workflows started before
-# replay with the activities their histories recorded.
-_LOCAL_DATABASE_CALLS_PATCH = "local-database-calls"
+
+
+# Temporal's default suggestion to continue as new comes at this history size, too; a run continues
+# at it whether or not the server suggests it (the event count is the policy's `history_limit`).
+HISTORY_SIZE_LIMIT = 4 * 1024 * 1024
 
 
 def workflow_id(appointment_id: str) -> str:
     return f"appointment-{appointment_id}"
 
 
-def _system(appointment: Appointment) -> Principal:
-    """The workflow itself acting (autoActivate): no caller to authorise."""
-    return Principal(
-        sub="system", roles=frozenset({Role.SUPERVISOR}), application_id=appointment.application_id
-    )
+def _unavailable(message: str) -> ApplicationError:
+    """A failure of what the change needs (database, room provider): the API answers 503."""
+    return ApplicationError(message, type=ErrorKind.UNAVAILABLE.value, non_retryable=True)
 
 
-def _refusal(error: DomainError) -> ApplicationError:
-    return ApplicationError(
-        error.message,
-        {"kind": error.kind.value, "field": error.field},
-        type=error.kind.value,
-        non_retryable=True,
-    )
+def _typed(fn: Callable[..., Any], argument: type | None, result: type) -> Callable[..., Any]:
+    """`fn` as a handler of one argument of type `argument` (none when None) answering `result`:
+    the types by which the SDK decodes the Update's argument and encodes its result."""
+    handler: Callable[..., Any]
+    if argument is None:
 
+        async def handler() -> Any:
+            return await fn()
 
-def _judge(rule: Callable[[], T]) -> T:
-    """Run a domain rule, turning its refusal into a failure the API can map to a status."""
-    try:
-        return rule()
-    except DomainError as error:
-        raise _refusal(error) from None
+    elif inspect.iscoroutinefunction(fn):
+
+        async def handler(command: Any) -> Any:
+            return await fn(command)
+
+    else:
+
+        def handler(command: Any) -> Any:
+            return fn(command)
+
+    handler.__annotations__ = {**({"command": argument} if argument else {}), "return": result}
+    return handler
 
 
 @workflow.defn(name=WORKFLOW_NAME)
-class AppointmentWorkflow:
+class AppointmentWorkflow(MessagePlanning):
     @workflow.init
-    def __init__(self, input: AppointmentInput) -> None:
-        self._appointment = input.appointment
-        self._policy = input.policy
-        self._notifications = input.notifications
-        self._projected_version = input.projected_version
-        # Keys of messages already queued (or deliberately skipped): each is sent at most once.
-        self._handled = set(input.handled)
-        self._outbox = list(input.outbox)
-        self._sending = False
-        # Webhooks: events not yet matched to subscriptions, then one ordered queue per subscription.
-        self._webhooks = workflow.patched(_WEBHOOKS_PATCH)
-        self._local_database_calls = workflow.patched(_LOCAL_DATABASE_CALLS_PATCH)
-        self._events = list(input.events)
-        self._queues: dict[str, list[WebhookDelivery]] = {}
-        for delivery in input.deliveries:
-            self._queues.setdefault(delivery.webhook_id, []).append(delivery)
-        self._webhook_tasks: dict[str, asyncio.Task[None]] = {}
-        self._webhook_calls = 0
+    def __init__(self, input: RawValue) -> None:
+        self._legacy: LegacyRun | None = None
+        if not workflow.patched(BOUNDED_STATE_PATCH):
+            self._legacy = LegacyRun(
+                workflow.payload_converter().from_payload(input.payload, AppointmentInput)
+            )
+            for name, (handler, validator) in self._legacy.handlers().items():
+                workflow.set_update_handler(name, handler, validator=validator)
+            return
+        state: AppointmentState = workflow.payload_converter().from_payload(input.payload, AppointmentState)
+        self._appointment = state.appointment
+        self._policy = state.policy
+        self._notifications = state.notifications
+        self._handled = set(state.handled)
+        self._fanout = WebhookFanout(state.appointment.id, state.deliveries)
+        self._projection = Projection(
+            lambda: self._appointment, state.projected_version, state.events, self._fanout
+        )
+        self._outbox = Outbox(state.appointment.id, state.outbox, on_sent=self._sent)
+        self._timer = UpdatableTimer(interrupted=self._time_to_continue)
         self._opened = asyncio.Event()
-        self._projection_lock = asyncio.Lock()
         self._room_lock = asyncio.Lock()
-        self._changed = False
+        for command in CHANGES:
+            workflow.set_update_handler(
+                command.name, self._change_handler(command), validator=self._validator(command)
+            )
+        workflow.set_update_handler(SCHEDULE.name, _typed(self._schedule, None, Appointment))
+        workflow.set_update_handler(
+            ACTIVATE.name,
+            _typed(self._activate_update, ActorCommand, RoomAccess),
+            validator=self._validator(ACTIVATE),
+        )
 
     @workflow.run
-    async def run(self, input: AppointmentInput) -> Appointment:
-        background = [asyncio.create_task(self._deliver())]
-        if self._webhooks:
-            background.append(asyncio.create_task(self._dispatch_events()))
-            for webhook_id in self._queues:
-                self._start_webhook_queue(webhook_id)
+    async def run(self, input: RawValue) -> Appointment:
+        if self._legacy is not None:
+            return await self._legacy.run()
+        self._outbox.start()
+        self._fanout.start()
+        keeping_up = asyncio.create_task(self._projection.keep_up())
         await self._open()
         while True:
             self._queue_due_messages()
             upcoming = self._next_deadline()
-            self._describe()
-            if upcoming is None:
+            self._describe(upcoming)
+            if self._time_to_continue():
+                await self._continue_as_new(keeping_up)
+            if upcoming is not None:
+                if await self._timer.sleep_until(*upcoming):
+                    self._expire_if_over()
+                continue
+            if self._nothing_owed():
                 break
-            deadline = upcoming[0]
-            self._changed = False
-            try:
-                await workflow.wait_condition(
-                    lambda: self._changed or workflow.info().is_continue_as_new_suggested(),
-                    timeout=max(deadline - workflow.now(), timedelta(0)),
-                    timeout_summary="next reminder or end of interaction",
-                )
-            except TimeoutError:
-                await self._expire_if_over()
-            if workflow.info().is_continue_as_new_suggested():
-                await self._continue_as_new()
-        # Owed messages (the cancellation, the follow-up) go out before the workflow closes.
-        await workflow.wait_condition(
-            lambda: not self._outbox and not self._webhooks_pending() and workflow.all_handlers_finished()
-        )
-        for task in [*background, *self._webhook_tasks.values()]:
-            task.cancel()
+            # Closed: what is owed goes out (a cancellation, a follow-up, webhooks), then the end.
+            await workflow.wait_condition(lambda: self._nothing_owed() or self._time_to_continue())
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        keeping_up.cancel()
         return self._appointment
 
     # -- reads -------------------------------------------------------------------------
 
     @workflow.query
     def appointment(self) -> Appointment:
-        return self._appointment
+        return self._legacy.appointment() if self._legacy is not None else self._appointment
 
     # -- writes ------------------------------------------------------------------------
 
-    @workflow.update(name="schedule")
-    async def schedule(self) -> Appointment:
-        """The first update of update-with-start: answers once the new appointment is visible
+    def _context(self) -> Context:
+        return Context(now=workflow.now(), policy=self._policy)
+
+    def _validator(self, command: Command) -> Callable[..., None]:
+        def validate(argument: Any) -> None:
+            judge(lambda: command.judge(self._appointment, argument, self._context()))
+
+        return _typed(validate, command.argument, type(None))
+
+    def _change_handler(self, command: Command) -> Callable[..., Awaitable[Appointment]]:
+        assert command.rule is not None
+        rule = command.rule
+
+        async def handle(argument: Any) -> Appointment:
+            # Validators and handlers of updates accepted in one activation may interleave, so
+            # the rule is judged again against the state the handler actually changes.
+            changed = judge(lambda: rule(self._appointment, argument, self._context()))
+            if changed is self._appointment:
+                return changed  # nothing to change (e.g. reassigned to the current organizer)
+            self._commit(changed, command.event)
+            if command.announce is not None:
+                self._queue(notification_plan.notification(command.announce, changed, self._notifications))
+            await self._record()
+            return changed
+
+        return _typed(handle, command.argument, command.result)
+
+    async def _schedule(self) -> Appointment:
+        """The first Update of update-with-start: answers once the new appointment is recorded
         (and, with autoActivate, has its room)."""
-        # Projecting here, not only in `run`, keeps the order of commands that histories recorded
-        # before notifications existed replay against.
-        await self._project()
-        if self._notifications.auto_activate:
-            await self._opened.wait()
+        await self._opened.wait()
+        await self._record()
         return self._appointment
 
-    @workflow.update(name="update_details")
-    async def update_details(self, command: UpdateDetails) -> Appointment:
-        return await self._change(
-            lambda: lifecycle.update_details(self._appointment, command, workflow.now()),
-            EventType.APPOINTMENT_UPDATED,
-        )
-
-    @update_details.validator
-    def _validate_update_details(self, command: UpdateDetails) -> None:
-        _judge(lambda: lifecycle.update_details(self._appointment, command, workflow.now()))
-
-    @workflow.update(name="reschedule")
-    async def reschedule(self, command: Reschedule) -> Appointment:
-        return await self._change(
-            lambda: lifecycle.reschedule(self._appointment, command, self._policy, workflow.now()),
-            EventType.APPOINTMENT_RESCHEDULED,
-            NotificationType.RESCHEDULE,
-        )
-
-    @reschedule.validator
-    def _validate_reschedule(self, command: Reschedule) -> None:
-        _judge(lambda: lifecycle.reschedule(self._appointment, command, self._policy, workflow.now()))
-
-    @workflow.update(name="add_agent")
-    async def add_agent(self, command: AgentCommand) -> Appointment:
-        return await self._change(
-            lambda: lifecycle.add_agent(self._appointment, command, workflow.now()),
-            EventType.PARTICIPANT_ADDED,
-        )
-
-    @add_agent.validator
-    def _validate_add_agent(self, command: AgentCommand) -> None:
-        _judge(lambda: lifecycle.add_agent(self._appointment, command, workflow.now()))
-
-    @workflow.update(name="add_customer")
-    async def add_customer(self, command: AddCustomer) -> Appointment:
-        return await self._change(
-            lambda: lifecycle.add_customer(self._appointment, command, workflow.now()),
-            EventType.PARTICIPANT_ADDED,
-        )
-
-    @add_customer.validator
-    def _validate_add_customer(self, command: AddCustomer) -> None:
-        _judge(lambda: lifecycle.add_customer(self._appointment, command, workflow.now()))
-
-    @workflow.update(name="remove_participant")
-    async def remove_participant(self, command: RemoveParticipant) -> Appointment:
-        return await self._change(
-            lambda: lifecycle.remove_participant(self._appointment, command, workflow.now()),
-            EventType.PARTICIPANT_REMOVED,
-        )
-
-    @remove_participant.validator
-    def _validate_remove_participant(self, command: RemoveParticipant) -> None:
-        _judge(lambda: lifecycle.remove_participant(self._appointment, command, workflow.now()))
-
-    @workflow.update(name="reassign")
-    async def reassign(self, command: AgentCommand) -> Appointment:
-        return await self._change(
-            lambda: lifecycle.reassign(self._appointment, command, workflow.now()),
-            EventType.APPOINTMENT_REASSIGNED,
-        )
-
-    @reassign.validator
-    def _validate_reassign(self, command: AgentCommand) -> None:
-        _judge(lambda: lifecycle.reassign(self._appointment, command, workflow.now()))
-
-    @workflow.update(name="activate")
-    async def activate(self, command: ActorCommand) -> RoomAccess:
+    async def _activate_update(self, command: ActorCommand) -> RoomAccess:
         await self._activate(lambda: lifecycle.check_activate(self._appointment, command.actor))
-        await self._project()
+        await self._record()
         assert self._appointment.room_access is not None
         return self._appointment.room_access
 
-    @activate.validator
-    def _validate_activate(self, command: ActorCommand) -> None:
-        _judge(lambda: lifecycle.check_activate(self._appointment, command.actor))
-
-    @workflow.update(name="end")
-    async def end(self, command: ActorCommand) -> Appointment:
-        return await self._change(
-            lambda: lifecycle.end(self._appointment, command.actor, workflow.now()),
-            EventType.APPOINTMENT_ENDED,
-        )
-
-    @end.validator
-    def _validate_end(self, command: ActorCommand) -> None:
-        _judge(lambda: lifecycle.end(self._appointment, command.actor, workflow.now()))
-
-    @workflow.update(name="delete")
-    async def delete(self, command: ActorCommand) -> Appointment:
-        return await self._change(
-            lambda: lifecycle.delete(self._appointment, command.actor, workflow.now()),
-            EventType.APPOINTMENT_CANCELLED,
-            NotificationType.CANCELLED,
-        )
-
-    @delete.validator
-    def _validate_delete(self, command: ActorCommand) -> None:
-        _judge(lambda: lifecycle.delete(self._appointment, command.actor, workflow.now()))
+    async def _record(self) -> None:
+        if not await self._projection.record():
+            raise _unavailable(
+                "the change is made but not recorded yet: the database did not answer in time; "
+                "read the appointment before retrying"
+            )
 
     # -- internals ---------------------------------------------------------------------
 
-    async def _change(
-        self,
-        rule: Callable[[], Appointment],
-        event: EventType,
-        announce: NotificationType | None = None,
-    ) -> Appointment:
-        # Validators and handlers of updates accepted in one activation may interleave, so
-        # the rule is judged again against the state the handler actually changes.
-        changed = _judge(rule)
-        if changed is self._appointment:
-            return changed  # nothing to change (e.g. reassigned to the current organizer)
-        self._commit(changed, event)
-        if announce is not None:
-            self._queue(notification_plan.notification(announce, changed, self._notifications))
-        await self._project()
-        return changed
-
     async def _open(self) -> None:
-        """A new appointment: its room (autoActivate), its projection, its CREATE email."""
+        """A new appointment: its room (autoActivate), its CREATE email; then it is recorded."""
         if self._appointment.version == 1:
-            self._emit(EventType.APPOINTMENT_CREATED, self._appointment)
+            self._announce(EventType.APPOINTMENT_CREATED)
         if self._notifications.auto_activate and self._appointment.status.is_open:
-            await self._activate(
-                lambda: lifecycle.require_open(self._appointment, _system(self._appointment))
-            )
-        await self._project()
-        created = notification_plan.notification(
-            NotificationType.CREATE, self._appointment, self._notifications
-        )
-        if created is not None:
-            # Keyed on the first version, so a later run (continue-as-new) never announces it again.
-            self._queue(msgspec.structs.replace(created, key=f"{self._appointment.id}:CREATE"))
+            try:
+                await self._activate(
+                    lambda: lifecycle.require_open(
+                        self._appointment, system_actor(self._appointment.application_id)
+                    )
+                )
+            except ApplicationError as error:
+                workflow.logger.warning("autoActivate: %s", error.message)
+        self._queue_created()
         self._opened.set()
 
     async def _activate(self, check: Callable[[], None]) -> None:
         # One room per appointment: a second activation waits for the first and reuses its room.
         async with self._room_lock:
-            _judge(check)
+            judge(check)
             if self._appointment.room_access is not None:
                 return
-            room = await workflow.execute_activity(
-                PROVISION_ROOM,
-                RoomRequest(
-                    appointment_id=self._appointment.id,
-                    application_id=self._appointment.application_id,
-                    expires=lifecycle.end_of_interaction(self._appointment, self._policy),
-                    base_url=self._notifications.room_base_url,
-                ),
-                result_type=RoomAccess,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=_ROOM_RETRY,
-            )
+            try:
+                room = await workflow.execute_activity(
+                    PROVISION_ROOM,
+                    RoomRequest(
+                        appointment_id=self._appointment.id,
+                        application_id=self._appointment.application_id,
+                        expires=lifecycle.end_of_interaction(self._appointment, self._policy),
+                        base_url=self._notifications.room_base_url,
+                    ),
+                    result_type=RoomAccess,
+                    start_to_close_timeout=timedelta(seconds=20),
+                    schedule_to_close_timeout=_ROOM_GIVE_UP,
+                    retry_policy=_ROOM_RETRY,
+                    summary="open the video room",
+                )
+            except ActivityError as error:
+                raise _unavailable("the video room could not be opened; retry the activation") from error
             # The appointment may have been ended or deleted while the room was made.
-            _judge(check)
+            judge(check)
             self._commit(
                 lifecycle.activate(self._appointment, room, workflow.now()), EventType.APPOINTMENT_ACTIVATED
             )
 
-    async def _expire_if_over(self) -> None:
+    def _expire_if_over(self) -> None:
         deadline = lifecycle.end_of_interaction(self._appointment, self._policy)
         if self._appointment.status.is_open and workflow.now() >= deadline:
             self._commit(lifecycle.expire(self._appointment, workflow.now()), EventType.APPOINTMENT_ENDED)
-            await self._project()
 
-    def _next_deadline(self) -> tuple[datetime, str] | None:
-        """When the workflow must next wake up by itself, and why; None when it is done."""
-        deadlines = [
-            (p.due, f"{p.kind.value} message")
-            for p in notification_plan.timed(self._appointment, self._notifications)
-            if p.key not in self._handled
-        ]
-        end = lifecycle.next_deadline(self._appointment, self._policy)
-        if end is not None:
-            deadlines.append((end, "end of interaction"))
-        return min(deadlines, default=None)
-
-    def _describe(self) -> None:
-        """The current details an operator reads in Temporal UI (no personal data)."""
-        upcoming = self._next_deadline()
-        workflow.set_current_details(
-            operator_view.details(
-                self._appointment,
-                next_deadline=upcoming[0] if upcoming else None,
-                next_reason=upcoming[1] if upcoming else "",
-                messages_owed=len(self._outbox),
-                webhooks_owed=len(self._events) + sum(len(queue) for queue in self._queues.values()),
-            )
-        )
-
-    def _queue_due_messages(self) -> None:
-        now = workflow.now()
-        for planned in notification_plan.timed(self._appointment, self._notifications):
-            if planned.key in self._handled or planned.due > now:
-                continue
-            if notification_plan.is_too_late(planned, now):
-                workflow.logger.info("reminder %s skipped: due %s has passed", planned.key, planned.due)
-                self._handled.add(planned.key)
-                continue
-            self._queue(
-                notification_plan.notification(
-                    planned.kind,
-                    self._appointment,
-                    self._notifications,
-                    key=planned.key,
-                    template=planned.template,
-                    due=planned.due,
-                )
-            )
-
-    def _queue(self, message: Notification | None) -> None:
-        if message is None or message.key in self._handled:
-            return
-        self._handled.add(message.key)
-        self._outbox.append(message)
-        self._describe()
-
-    async def _deliver(self) -> None:
-        """Sends queued messages one by one, apart from the handlers: no API call waits on SMTP."""
-        while True:
-            await workflow.wait_condition(lambda: bool(self._outbox))
-            message = self._outbox[0]
-            self._sending = True
-            try:
-                await workflow.execute_activity(
-                    SEND_NOTIFICATION,
-                    message,
-                    result_type=DeliveryResult,
-                    start_to_close_timeout=timedelta(seconds=60),
-                    heartbeat_timeout=_HEARTBEAT,
-                    schedule_to_close_timeout=_MAIL_GIVE_UP,
-                    retry_policy=_MAIL_RETRY,
-                )
-            except ActivityError as error:
-                workflow.logger.warning("message %s given up: %s", message.key, error.cause or error)
-            else:
-                if message.type is NotificationType.REMINDER:
-                    self._emit(EventType.REMINDER_SENT, self._appointment, detail=message.key)
-            finally:
-                self._sending = False
-            self._outbox.pop(0)
-            self._describe()
-
-    async def _continue_as_new(self) -> None:
-        await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and not self._sending and not self._webhook_calls
-        )
-        if not self._appointment.status.is_open:
-            return
-        workflow.continue_as_new(
-            AppointmentInput(
-                appointment=self._appointment,
-                policy=self._policy,
-                notifications=self._notifications,
-                projected_version=self._projected_version,
-                handled=tuple(sorted(self._handled)),
-                outbox=tuple(self._outbox),
-                events=tuple(self._events),
-                deliveries=tuple(d for queue in self._queues.values() for d in queue),
-            )
-        )
-
-    def _commit(self, appointment: Appointment, event: EventType) -> None:
+    def _commit(self, appointment: Appointment, event: EventType | None) -> None:
         previous = self._appointment
         self._appointment = appointment
-        self._changed = True
-        self._emit(event, appointment)
-        self._describe()
+        self._timer.wake()
+        if event is not None:
+            self._announce(event)
         if (previous.status, previous.start, previous.organizer) != (
             appointment.status,
             appointment.start,
@@ -461,94 +278,80 @@ class AppointmentWorkflow:
             workflow.upsert_search_attributes(
                 [pair.key.value_set(pair.value) for pair in search_attributes(appointment).search_attributes]
             )
+        if previous.start != appointment.start:
+            # Reminder keys of the old schedule can never come back: only those of this one count.
+            self._handled = set(
+                notification_plan.relevant_keys(frozenset(self._handled), appointment, self._notifications)
+            )
 
-    def _emit(self, kind: EventType, appointment: Appointment, detail: str = "") -> None:
-        if not self._webhooks:
-            return
-        self._events.append(
-            AppointmentEvent(
+    def _announce(self, kind: EventType, detail: str = "") -> None:
+        appointment = self._appointment
+        self._projection.announce(
+            ChangeEvent(
                 id=event_id(appointment.id, appointment.version, kind, detail),
                 type=kind,
                 timestamp=workflow.now(),
-                appointment=appointment,
+                version=appointment.version,
+                detail=detail,
             )
         )
 
-    def _webhooks_pending(self) -> bool:
-        return bool(self._events) or self._webhook_calls > 0 or any(self._queues.values())
+    def _sent(self, message: Message) -> None:
+        if message.type is NotificationType.REMINDER:
+            self._announce(EventType.REMINDER_SENT, detail=message.key)
 
-    async def _dispatch_events(self) -> None:
-        """Fans each event out to the subscriptions that want it, in the order of the changes."""
-        while True:
-            await workflow.wait_condition(lambda: bool(self._events))
-            event = self._events[0]
-            self._webhook_calls += 1
-            try:
-                webhook_ids = await self._database_call(
-                    MATCH_WEBHOOKS,
-                    MatchRequest(application_id=self._appointment.application_id, type=event.type),
-                    result_type=list[str],
+    def _queue_message(self, message: Message) -> None:
+        self._outbox.queue(message)
+
+    def _nothing_owed(self) -> bool:
+        return not self._outbox.owed and not self._fanout.owed and not self._projection.owed
+
+    def _describe(self, upcoming: tuple[datetime, str] | None) -> None:
+        """The current details an operator reads in Temporal UI (no personal data)."""
+        workflow.set_current_details(
+            operator_view.details(
+                self._appointment,
+                next_deadline=upcoming[0] if upcoming else None,
+                next_reason=upcoming[1] if upcoming else "",
+                messages_owed=self._outbox.owed,
+                webhooks_owed=len(self._projection.events) + self._fanout.owed,
+            )
+        )
+
+    def _time_to_continue(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._policy.history_limit
+            or info.get_current_history_size() >= HISTORY_SIZE_LIMIT
+        )
+
+    async def _continue_as_new(self, keeping_up: asyncio.Task[None]) -> None:
+        """Hand the whole state to a new run: in every state, open or closed, with what is owed."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        # Sends under way are cancelled (within their heartbeat) and stay owed: the next run sends them.
+        await self._outbox.stop()
+        await self._fanout.stop()
+        keeping_up.cancel()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(self._state())
+
+    def _state(self) -> AppointmentState:
+        """The whole state, as the next run starts from it: the workflow's own part and what each
+        piece owes."""
+        return AppointmentState(
+            appointment=self._appointment,
+            policy=self._policy,
+            notifications=self._notifications,
+            projected_version=self._projection.version,
+            handled=tuple(
+                sorted(
+                    notification_plan.relevant_keys(
+                        frozenset(self._handled), self._appointment, self._notifications
+                    )
                 )
-            finally:
-                self._webhook_calls -= 1
-            for webhook_id in webhook_ids:
-                self._queues.setdefault(webhook_id, []).append(
-                    WebhookDelivery(webhook_id=webhook_id, event=event)
-                )
-                self._start_webhook_queue(webhook_id)
-            self._events.pop(0)
-            self._describe()
-
-    def _start_webhook_queue(self, webhook_id: str) -> None:
-        if webhook_id not in self._webhook_tasks:
-            self._webhook_tasks[webhook_id] = asyncio.create_task(self._deliver_webhooks(webhook_id))
-
-    async def _deliver_webhooks(self, webhook_id: str) -> None:
-        """One subscription's deliveries, one at a time and in order: a slow or dead receiver
-        holds back only its own queue, never another subscription's."""
-        queue = self._queues[webhook_id]
-        while True:
-            await workflow.wait_condition(lambda: bool(queue))
-            self._webhook_calls += 1
-            try:
-                await workflow.execute_activity(
-                    DELIVER_WEBHOOK,
-                    queue[0],
-                    start_to_close_timeout=timedelta(seconds=30),
-                    heartbeat_timeout=_HEARTBEAT,
-                    schedule_to_close_timeout=_WEBHOOK_GIVE_UP,
-                    retry_policy=_WEBHOOK_RETRY,
-                )
-            except ActivityError as error:
-                workflow.logger.warning(
-                    "webhook %s: event %s given up: %s", webhook_id, queue[0].event.id, error.cause
-                )
-            finally:
-                self._webhook_calls -= 1
-            queue.pop(0)
-            self._describe()
-
-    async def _project(self) -> None:
-        """Bring the read model up to at least the current version.
-
-        Projections run one at a time and always write the latest state, so concurrent
-        changes coalesce and the read model never moves backwards.
-        """
-        target = self._appointment.version
-        async with self._projection_lock:
-            if self._projected_version >= target:
-                return
-            snapshot = self._appointment
-            await self._database_call(PROJECT_APPOINTMENT, snapshot)
-            self._projected_version = snapshot.version
-
-    async def _database_call(self, activity: str, arg: object, *, result_type: Any = None) -> Any:
-        """A short read-model call, retried until the database answers."""
-        execute = workflow.execute_local_activity if self._local_database_calls else workflow.execute_activity
-        return await execute(
-            activity,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=_DATABASE_CALL_TIMEOUT,
-            retry_policy=_PROJECTION_RETRY,
+            ),
+            outbox=self._outbox.messages,
+            events=self._projection.events,
+            deliveries=self._fanout.deliveries,
         )

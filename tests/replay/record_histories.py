@@ -19,9 +19,22 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import to_sqlalchemy_url
+from devstack.net import free_port
 from devstack.postgres import EmbeddedPostgres
 from devstack.smtp_sink import SmtpSink
 from domain.access import Role
+from domain.commands import (
+    ACTIVATE,
+    ADD_AGENT,
+    ADD_CUSTOMER,
+    DELETE,
+    END,
+    REASSIGN,
+    REMOVE_PARTICIPANT,
+    RESCHEDULE,
+    SCHEDULE,
+    UPDATE_DETAILS,
+)
 from domain.lifecycle import (
     ActorCommand,
     AddCustomer,
@@ -33,6 +46,7 @@ from domain.lifecycle import (
 )
 from domain.model import Appointment, Contact, Name, WorkflowPolicy
 from domain.notifications import NotificationPolicy, NotificationType, Template
+from domain.workflow_state import AppointmentState
 from storage.database import create_engine
 from storage.migrations import upgrade
 from storage.webhooks import WebhookStore
@@ -41,11 +55,15 @@ from tests.support.factories import APPLICATION, new_appointment, principal
 from tests.support.receiver import start_receiver
 from tests.support.secrets import RECORDED_PAYLOAD_KEYS, session_settings
 from tests.support.stack import temporal_cli
+from tests.support.updates import update
+from tests.workflows.test_bounds import ended_with_deliveries_owed
 from worker import build_worker
-from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
+from workflows.appointment import AppointmentWorkflow, workflow_id
 from workflows.search import ALL_KEYS, search_attributes
 
 HISTORIES = Path(__file__).parent / "histories"
+# The application whose only subscription's receiver is down.
+DEAD_RECEIVER_APPLICATION = "5f0c1e43-3d0b-4c2e-9b8e-0a6c2f9d7e11"
 
 
 async def _start(
@@ -57,7 +75,7 @@ async def _start(
 ) -> WorkflowHandle:
     start = WithStartWorkflowOperation(
         AppointmentWorkflow.run,
-        AppointmentInput(
+        AppointmentState(
             appointment=appointment, policy=policy, notifications=notifications or NotificationPolicy()
         ),
         id=workflow_id(appointment.id),
@@ -66,7 +84,7 @@ async def _start(
         search_attributes=search_attributes(appointment),
     )
     await client.execute_update_with_start_workflow(
-        AppointmentWorkflow.schedule, start_workflow_operation=start
+        SCHEDULE.name, start_workflow_operation=start, result_type=SCHEDULE.result
     )
     return await start.workflow_handle()
 
@@ -74,17 +92,16 @@ async def _start(
 async def _lifecycle(client: Client, task_queue: str) -> WorkflowHandle:
     agent, client_service = principal(Role.AGENT), principal(Role.CLIENT_SERVICE)
     handle = await _start(client, task_queue, new_appointment(agent), WorkflowPolicy())
-    await handle.execute_update(
-        AppointmentWorkflow.update_details, UpdateDetails(actor=agent, title="Renamed")
-    )
+    await update(handle, UPDATE_DETAILS, UpdateDetails(actor=agent, title="Renamed"))
     later = datetime.now(UTC) + timedelta(days=3)
-    await handle.execute_update(
-        AppointmentWorkflow.reschedule,
+    await update(
+        handle,
+        RESCHEDULE,
         Reschedule(actor=agent, start=later, duration=timedelta(minutes=45), timezone="Asia/Tokyo"),
     )
-    await handle.execute_update(AppointmentWorkflow.activate, ActorCommand(actor=client_service))
-    await handle.execute_update(AppointmentWorkflow.activate, ActorCommand(actor=client_service))
-    await handle.execute_update(AppointmentWorkflow.end, ActorCommand(actor=agent))
+    await update(handle, ACTIVATE, ActorCommand(actor=client_service))
+    await update(handle, ACTIVATE, ActorCommand(actor=client_service))
+    await update(handle, END, ActorCommand(actor=agent))
     await handle.result()
     return handle
 
@@ -92,7 +109,7 @@ async def _lifecycle(client: Client, task_queue: str) -> WorkflowHandle:
 async def _deleted(client: Client, task_queue: str) -> WorkflowHandle:
     agent = principal(Role.AGENT)
     handle = await _start(client, task_queue, new_appointment(agent), WorkflowPolicy())
-    await handle.execute_update(AppointmentWorkflow.delete, ActorCommand(actor=agent))
+    await update(handle, DELETE, ActorCommand(actor=agent))
     await handle.result()
     return handle
 
@@ -111,27 +128,23 @@ async def _expired(client: Client, task_queue: str) -> WorkflowHandle:
 async def _participants(client: Client, task_queue: str) -> WorkflowHandle:
     agent, supervisor = principal(Role.AGENT), principal(Role.SUPERVISOR)
     handle = await _start(client, task_queue, new_appointment(agent), WorkflowPolicy())
-    await handle.execute_update(
-        AppointmentWorkflow.add_agent, AgentCommand(actor=agent, user_id="helper-agent")
-    )
+    await update(handle, ADD_AGENT, AgentCommand(actor=agent, user_id="helper-agent"))
     customer = CustomerDetails(
         name=Name(first_name="Second"), contact=Contact(primary_email="second@example.test")
     )
-    added = await handle.execute_update(
-        AppointmentWorkflow.add_customer,
+    added = await update(
+        handle,
+        ADD_CUSTOMER,
         AddCustomer(actor=agent, participant_id=str(uuid.uuid4()), customer=customer),
     )
-    await handle.execute_update(
-        AppointmentWorkflow.remove_participant,
+    await update(
+        handle,
+        REMOVE_PARTICIPANT,
         RemoveParticipant(actor=supervisor, participant_id=added.participants[-1].id),
     )
-    await handle.execute_update(
-        AppointmentWorkflow.reassign, AgentCommand(actor=supervisor, user_id="new-agent")
-    )
-    await handle.execute_update(
-        AppointmentWorkflow.reassign, AgentCommand(actor=supervisor, user_id="new-agent")
-    )
-    await handle.execute_update(AppointmentWorkflow.delete, ActorCommand(actor=supervisor))
+    await update(handle, REASSIGN, AgentCommand(actor=supervisor, user_id="new-agent"))
+    await update(handle, REASSIGN, AgentCommand(actor=supervisor, user_id="new-agent"))
+    await update(handle, DELETE, ActorCommand(actor=supervisor))
     await handle.result()
     return handle
 
@@ -163,8 +176,9 @@ async def _notified(client: Client, task_queue: str) -> WorkflowHandle:
         agent, start=now + timedelta(seconds=30), duration=timedelta(seconds=5), now=now
     )
     handle = await _start(client, task_queue, appointment, WorkflowPolicy(), NOTIFY)
-    await handle.execute_update(
-        AppointmentWorkflow.reschedule,
+    await update(
+        handle,
+        RESCHEDULE,
         Reschedule(
             actor=agent,
             start=now + timedelta(seconds=8),
@@ -173,7 +187,7 @@ async def _notified(client: Client, task_queue: str) -> WorkflowHandle:
         ),
     )
     await asyncio.sleep(6)  # the reminder is due 5 s before the new start
-    await handle.execute_update(AppointmentWorkflow.end, ActorCommand(actor=agent))
+    await update(handle, END, ActorCommand(actor=agent))
     await handle.result()
     return handle
 
@@ -186,9 +200,7 @@ async def _continued(client: Client, task_queue: str) -> WorkflowHandle:
     first_run = (await handle.describe()).run_id
     # Updates until the run continues as new (how many depends on the events each one records).
     for n in range(60):
-        await handle.execute_update(
-            AppointmentWorkflow.update_details, UpdateDetails(actor=agent, title=f"v{n}")
-        )
+        await update(handle, UPDATE_DETAILS, UpdateDetails(actor=agent, title=f"v{n}"))
         if (await handle.describe()).run_id != first_run:
             break
     else:
@@ -200,12 +212,44 @@ async def _webhooks(client: Client, task_queue: str) -> WorkflowHandle:
     """Changes fanned out to two subscriptions, one of them answering 500 once."""
     agent = principal(Role.AGENT)
     handle = await _start(client, task_queue, new_appointment(agent), WorkflowPolicy())
-    await handle.execute_update(
-        AppointmentWorkflow.update_details, UpdateDetails(actor=agent, title="Renamed")
-    )
-    await handle.execute_update(AppointmentWorkflow.delete, ActorCommand(actor=agent))
+    await update(handle, UPDATE_DETAILS, UpdateDetails(actor=agent, title="Renamed"))
+    await update(handle, DELETE, ActorCommand(actor=agent))
     await handle.result()
     return handle
+
+
+async def _ended_continued(client: Client, task_queue: str) -> WorkflowHandle:
+    """Ended with deliveries and a follow-up still owed: the closed run continues as new when the
+    server suggests it, carrying them."""
+    agent = principal(Role.AGENT)
+    state = ended_with_deliveries_owed(agent, datetime.now(UTC), str(uuid.uuid4()), WorkflowPolicy())
+    handle = await client.start_workflow(
+        AppointmentWorkflow.run, state, id=workflow_id(state.appointment.id), task_queue=task_queue
+    )
+    return await _first_run_continued(client, handle)
+
+
+async def _dead_receiver_continued(client: Client, task_queue: str) -> WorkflowHandle:
+    """Changes while the only subscription's receiver refuses connections: the run continues as
+    new with a delivery in flight (cancelled, and carried over)."""
+    agent = principal(Role.AGENT, application_id=DEAD_RECEIVER_APPLICATION)
+    started = await _start(client, task_queue, new_appointment(agent), WorkflowPolicy())
+    latest = client.get_workflow_handle(started.id)
+    for n in range(60):
+        await update(latest, UPDATE_DETAILS, UpdateDetails(actor=agent, title=f"v{n}"))
+        if (await latest.describe()).run_id != started.result_run_id:
+            break
+    return await _first_run_continued(client, started)
+
+
+async def _first_run_continued(client: Client, started: WorkflowHandle) -> WorkflowHandle:
+    """The first run, once it has continued as new; the later ones are stopped (they wait a day)."""
+    latest = client.get_workflow_handle(started.id)
+    async with asyncio.timeout(60):
+        while (await latest.describe()).run_id == started.result_run_id:  # noqa: ASYNC110 - polls the server
+            await asyncio.sleep(0.2)
+    await latest.terminate("recorded")
+    return client.get_workflow_handle(started.id, run_id=started.result_run_id)
 
 
 SCENARIOS = {
@@ -221,12 +265,23 @@ SCENARIOS = {
 # (patch "local-database-calls"); the histories above keep the activities of older runs replaying.
 LOCAL_CALLS = ("lifecycle", "notified", "continued", "webhooks")
 SCENARIOS |= {f"{name}_local_calls": SCENARIOS[name] for name in LOCAL_CALLS}
+# Recorded again once the state became one bounded object (patch "bounded-state"): the histories
+# above keep the legacy runs replaying (workflows.legacy).
+BOUNDED_STATE = ("lifecycle", "deleted", "expired", "participants", "notified", "continued", "webhooks")
+SCENARIOS |= {f"{name}_bounded_state": SCENARIOS[name] for name in BOUNDED_STATE}
+SCENARIOS |= {"ended_continued": _ended_continued, "dead_receiver_continued": _dead_receiver_continued}
 
 
 # The scenarios that need Temporal to suggest continue-as-new after a few events.
 _SERVER_ARGS = {
     name: ["--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=40"]
-    for name in ("continued", "continued_local_calls")
+    for name in (
+        "continued",
+        "continued_local_calls",
+        "continued_bounded_state",
+        "ended_continued",
+        "dead_receiver_continued",
+    )
 }
 
 
@@ -236,6 +291,8 @@ async def _record(name: str, url: str, mail_port: int) -> None:
     receiver.statuses["/flaky"] = [500, 200]
     for path in ("/all", "/flaky"):
         await WebhookStore(engine).create(APPLICATION, receiver.url(path), ("*",), "s" * 32, {})
+    dead = f"http://127.0.0.1:{free_port()}/dead"
+    await WebhookStore(engine).create(DEAD_RECEIVER_APPLICATION, dead, ("*",), "s" * 32, {})
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         # Encrypted with the key of the stored histories, which every later session can read; the

@@ -12,18 +12,21 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from devstack.smtp_sink import SmtpSink
-from domain.access import Role
+from domain.access import Principal, Role
+from domain.commands import DELETE, SCHEDULE
 from domain.lifecycle import ActorCommand
 from domain.model import WorkflowPolicy
+from domain.workflow_state import AppointmentState
 from tests.support.factories import new_appointment, principal
 from tests.support.secrets import TEST_SECRETS, session_settings
 from tests.support.stack import temporal_cli
+from tests.support.updates import update
 from worker import build_worker
-from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
+from workflows.appointment import AppointmentWorkflow, workflow_id
 
 ROOT = Path(__file__).resolve().parents[2]
 HISTORIES = Path(__file__).parent / "histories"
@@ -112,20 +115,32 @@ def test_an_empty_folder_is_a_failure(tmp_path: Path) -> None:
     assert done.stdout.splitlines() == ["no history to replay"]
 
 
-async def _closed_workflow(client: Client, task_queue: str) -> str:
-    """An appointment scheduled and deleted; its own application, so no webhook of another test fires."""
+async def _scheduled(client: Client, task_queue: str) -> tuple[WorkflowHandle, Principal]:
+    """An appointment of its own application, so no webhook of another test fires."""
     agent = principal(Role.AGENT, application_id=str(uuid.uuid4()))
     appointment = new_appointment(agent)
     handle = await client.start_workflow(
         AppointmentWorkflow.run,
-        AppointmentInput(appointment=appointment, policy=WorkflowPolicy(end_grace=timedelta(minutes=10))),
+        AppointmentState(appointment=appointment, policy=WorkflowPolicy(end_grace=timedelta(minutes=10))),
         id=workflow_id(appointment.id),
         task_queue=task_queue,
     )
-    await handle.execute_update(AppointmentWorkflow.schedule)
-    await handle.execute_update(AppointmentWorkflow.delete, ActorCommand(actor=agent))
+    await update(handle, SCHEDULE)
+    return handle, agent
+
+
+async def _closed_workflow(client: Client, task_queue: str) -> str:
+    handle, agent = await _scheduled(client, task_queue)
+    await update(handle, DELETE, ActorCommand(actor=agent))
     await handle.result()
     return handle.id
+
+
+async def _listed(client: Client, query: str) -> None:
+    for _ in range(100):  # visibility follows a start or a close shortly
+        if [execution async for execution in client.list_workflows(query)]:
+            return
+        await asyncio.sleep(0.1)
 
 
 async def _run(*args: str) -> tuple[int, str]:
@@ -153,10 +168,7 @@ async def test_replays_closed_workflows_from_the_server_and_exported_histories(
     async with build_worker(client, settings, engine, task_queue=task_queue):
         wf_id = await _closed_workflow(client, task_queue)
     query = f"WorkflowType='AppointmentWorkflow' AND ExecutionStatus != 'Running' AND WorkflowId='{wf_id}'"
-    for _ in range(100):  # visibility follows the close shortly
-        if [execution async for execution in client.list_workflows(query)]:
-            break
-        await asyncio.sleep(0.1)
+    await _listed(client, query)
     address = client.service_client.config.target_host
 
     code, output = await _run(
@@ -179,6 +191,29 @@ async def test_replays_closed_workflows_from_the_server_and_exported_histories(
 
     assert code == 0, output
     assert output.splitlines()[-1] == "1 history replayed: 1 OK, 0 nondeterministic, 0 failed"
+
+
+async def test_the_server_replay_takes_running_workflows_first(
+    dev_server: WorkflowEnvironment, engine: AsyncEngine, mail_sink: SmtpSink, task_queue: str
+) -> None:
+    """By default: a deploy breaks running appointments, so those are replayed (as far as their
+    histories go) before any closed one."""
+    client = dev_server.client
+    settings = session_settings({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mail_sink.port)})
+    async with build_worker(client, settings, engine, task_queue=task_queue):
+        await _closed_workflow(client, task_queue)
+        running, _ = await _scheduled(client, task_queue)
+    await _listed(client, f"WorkflowId='{running.id}' AND ExecutionStatus = 'Running'")
+    address = client.service_client.config.target_host
+
+    code, output = await _run(
+        sys.executable, "-m", "cli", "replay", "--server", "--address", address, "--limit", "1"
+    )
+
+    assert code == 0, output
+    assert f"OK               {running.id} (run " in output
+    assert "1 history replayed: 1 OK, 0 nondeterministic, 0 failed" in output
+    await running.terminate("test over")
 
 
 async def test_an_unreachable_server_fails_the_replay() -> None:

@@ -12,6 +12,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from tests.replay.record_histories import BOUNDED_STATE
 from tests.support.stack import service_data_converter
 from worker_host import workflow_runner
 from workflows.appointment import AppointmentWorkflow
@@ -34,6 +35,9 @@ def test_there_are_histories_to_replay() -> None:
         "notified_local_calls",
         "continued_local_calls",
         "webhooks_local_calls",
+        *(f"{name}_bounded_state" for name in BOUNDED_STATE),
+        "ended_continued",
+        "dead_receiver_continued",
     }
 
 

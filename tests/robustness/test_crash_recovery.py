@@ -9,7 +9,7 @@ subprocess. Ten appointments have reminders due between 15 and 40 s after T0 (`R
    SIGKILLed with the other updates in flight, and a new worker starts `WORKER_DOWN` s later.
    A `POST` caught by the crash may answer 503 ("may still apply"): as a client would, the test
    retries it with the same `Idempotency-Key`, and every one must end in 200.
-2. T0+18: the worker is SIGKILLed the moment that reminder's `send_notification` runs (before the
+2. T0+18: the worker is SIGKILLed the moment that reminder's `send_message` runs (before the
    sink receives it); the next reminder falls due while no worker runs; a new one starts.
 3. T0+30: likewise, but the Temporal dev server is stopped (SIGTERM) and started again on the
    same SQLite file and port; a reminder falls due while it is down.
@@ -56,7 +56,7 @@ from devstack.net import free_port
 from devstack.smtp_sink import SmtpSink
 from devstack.temporal import TemporalDevServer
 from domain.access import Role
-from domain.activity_names import SEND_NOTIFICATION
+from domain.activity_names import SEND_MESSAGE
 from domain.notifications import ApplicationSettings, NotificationType, Template
 from storage.applications import ApplicationStore
 from storage.appointments import AppointmentStore
@@ -246,7 +246,7 @@ def mail_files(sink: SmtpSink) -> set[str]:
 
 
 async def catch_sending(rig: Rig, appointment_id: str, due: datetime, patience: float = 5.0) -> str:
-    """Return the moment the appointment's reminder is being sent (its `send_notification` running,
+    """Return the moment the appointment's reminder is being sent (its `send_message` running,
     the sink not yet receiving it), or at the latest `patience` s after `due`; says which.
 
     Killing the worker then cannot fall between the sink's `250 OK` and the activity's record of it:
@@ -265,14 +265,14 @@ async def catch_sending(rig: Rig, appointment_id: str, due: datetime, patience: 
         sending = [
             a
             for a in pending
-            if a.activity_type.name == SEND_NOTIFICATION
+            if a.activity_type.name == SEND_MESSAGE
             and a.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
             # the reminder, not a CREATE still stuck from an earlier crash
             and a.scheduled_time.ToDatetime(tzinfo=UTC) >= due - timedelta(seconds=0.5)
         ]
         if sending and mail_files(rig.sink) == files:
             started = sending[0].last_started_time.ToDatetime(tzinfo=UTC) - due
-            return f"its send_notification running (started {started.total_seconds():+.2f} s from due)"
+            return f"its send_message running (started {started.total_seconds():+.2f} s from due)"
     return f"nothing in flight within {patience:.0f} s of the due time"
 
 

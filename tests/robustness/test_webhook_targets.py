@@ -22,9 +22,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.webhooks import WebhookActivities
-from domain.webhooks import AppointmentEvent, EventType, Webhook, WebhookDelivery
+from domain.activity_io import WebhookPost
+from domain.webhooks import EventType, Webhook
+from domain.workflow_state import ChangeEvent, QueuedDelivery
 from outbound.delivery import DEADLINE, new_client, post
 from outbound.webhook_urls import resolve_target
+from storage.appointments import AppointmentStore
 from storage.webhooks import WebhookStore
 from tests.support.factories import new_appointment, principal
 from tests.support.receiver import Receiver
@@ -60,15 +63,24 @@ async def _subscription(engine: AsyncEngine, url: str) -> tuple[WebhookStore, We
     return store, await store.create(str(uuid.uuid4()), url, ("*",), "s" * 20, {"X-Tenant": "t"})
 
 
-def _delivery(webhook_id: str) -> WebhookDelivery:
+async def _post(activities: WebhookActivities, engine: AsyncEngine, webhook_id: str) -> None:
+    """One delivery of a change, as the workflow hands it to `post_webhook`."""
     appointment = new_appointment(principal())
-    event = AppointmentEvent(
+    await AppointmentStore(engine).project(appointment)
+    event = ChangeEvent(
         id=str(uuid.uuid4()),
         type=EventType.APPOINTMENT_CREATED,
         timestamp=datetime.now(UTC),
-        appointment=appointment,
+        version=appointment.version,
     )
-    return WebhookDelivery(webhook_id=webhook_id, event=event)
+    request = WebhookPost(
+        appointment_id=appointment.id, delivery=QueuedDelivery(webhook_id=webhook_id, event=event)
+    )
+    await ActivityEnvironment().run(activities.post, request)
+
+
+def _activities(store: WebhookStore, engine: AsyncEngine, **allowed: bool) -> WebhookActivities:
+    return WebhookActivities(store, AppointmentStore(engine), **allowed)
 
 
 async def test_the_request_goes_to_the_checked_address_under_the_names_host(receiver: Receiver) -> None:
@@ -89,9 +101,9 @@ async def test_a_name_is_resolved_once_per_attempt_and_never_rebound(
     receiver: Receiver, dns: RebindingDns, engine: AsyncEngine
 ) -> None:
     store, webhook = await _subscription(engine, f"http://{HOST}:{receiver.port}/hook")
-    activities = WebhookActivities(store, allow_loopback=True)
+    activities = _activities(store, engine, allow_loopback=True)
 
-    await ActivityEnvironment().run(activities.deliver, _delivery(webhook.id))
+    await _post(activities, engine, webhook.id)
 
     # Checked and sent on the first answer; the second (127.0.0.2) was never asked for.
     assert dns.lookups == 1
@@ -104,9 +116,9 @@ async def test_a_name_is_resolved_once_per_attempt_and_never_rebound(
 async def test_a_refused_or_silent_receiver_is_logged_in_a_few_fixed_words(engine: AsyncEngine) -> None:
     closed = _closed_port()
     store, webhook = await _subscription(engine, f"http://127.0.0.1:{closed}/hook")
-    activities = WebhookActivities(store, allow_loopback=True)
+    activities = _activities(store, engine, allow_loopback=True)
     with pytest.raises(ApplicationError, match="webhook not reached: could not connect or agree on TLS"):
-        await ActivityEnvironment().run(activities.deliver, _delivery(webhook.id))
+        await _post(activities, engine, webhook.id)
     (attempt,) = await store.deliveries(webhook.application_id, webhook.id)
     # What the log says is ours: no errno, no resolver text, no address that was tried.
     assert attempt.error == "could not connect or agree on TLS" and attempt.status_code is None
@@ -114,9 +126,9 @@ async def test_a_refused_or_silent_receiver_is_logged_in_a_few_fixed_words(engin
 
 async def test_an_address_that_is_not_allowed_is_never_connected_to(engine: AsyncEngine) -> None:
     store, webhook = await _subscription(engine, "http://10.0.0.1:8080/hook")
-    activities = WebhookActivities(store)  # the operator allows neither loopback nor private networks
+    activities = _activities(store, engine)  # the operator allows neither loopback nor private networks
     with pytest.raises(ApplicationError, match="webhook not sent") as refused:
-        await ActivityEnvironment().run(activities.deliver, _delivery(webhook.id))
+        await _post(activities, engine, webhook.id)
     assert refused.value.non_retryable
     (attempt,) = await store.deliveries(webhook.application_id, webhook.id)
     assert attempt.status_code is None and "private address" in (attempt.error or "")

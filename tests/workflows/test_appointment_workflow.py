@@ -11,11 +11,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.access import Role
+from domain.commands import ACTIVATE, DELETE, RESCHEDULE, SCHEDULE, UPDATE_DETAILS
 from domain.lifecycle import ActorCommand, Reschedule, UpdateDetails
 from domain.model import Appointment, InteractionState, Status, WorkflowPolicy
+from domain.workflow_state import AppointmentState
 from storage.appointments import AppointmentStore
 from tests.support.factories import new_appointment, principal
-from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
+from tests.support.updates import update
+from workflows.appointment import AppointmentWorkflow, workflow_id
 
 POLICY = WorkflowPolicy(end_grace=timedelta(minutes=10))
 
@@ -23,11 +26,11 @@ POLICY = WorkflowPolicy(end_grace=timedelta(minutes=10))
 async def _start(env: WorkflowEnvironment, worker: Worker, appointment: Appointment) -> WorkflowHandle:
     handle = await env.client.start_workflow(
         AppointmentWorkflow.run,
-        AppointmentInput(appointment=appointment, policy=POLICY),
+        AppointmentState(appointment=appointment, policy=POLICY),
         id=workflow_id(appointment.id),
         task_queue=worker.task_queue,
     )
-    await handle.execute_update(AppointmentWorkflow.schedule)
+    await update(handle, SCHEDULE)
     return handle
 
 
@@ -59,8 +62,9 @@ async def test_reschedule_rearms_the_end_of_interaction_timer(
     appointment = new_appointment(agent, start=now + timedelta(hours=1), now=now)
     handle = await _start(time_env, worker, appointment)
 
-    moved = await handle.execute_update(
-        AppointmentWorkflow.reschedule,
+    moved = await update(
+        handle,
+        RESCHEDULE,
         Reschedule(
             actor=agent, start=now + timedelta(hours=5), duration=timedelta(minutes=45), timezone="Asia/Tokyo"
         ),
@@ -84,7 +88,7 @@ async def test_delete_completes_the_workflow(time_env: WorkflowEnvironment, work
     appointment = new_appointment(agent, now=await time_env.get_current_time())
     handle = await _start(time_env, worker, appointment)
 
-    deleted = await handle.execute_update(AppointmentWorkflow.delete, ActorCommand(actor=agent))
+    deleted = await update(handle, DELETE, ActorCommand(actor=agent))
     assert deleted.status is Status.DELETED
     result = await handle.result()
     assert result.status is Status.DELETED
@@ -102,16 +106,15 @@ async def test_rejected_update_leaves_no_trace_in_history(
     handle = await _start(time_env, worker, appointment)
 
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(
-            AppointmentWorkflow.update_details, UpdateDetails(actor=stranger, title="hijacked")
-        )
+        await update(handle, UPDATE_DETAILS, UpdateDetails(actor=stranger, title="hijacked"))
     cause = refused.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == "FORBIDDEN"
 
     past = await time_env.get_current_time() - timedelta(days=2)
     with pytest.raises(WorkflowUpdateFailedError) as invalid:
-        await handle.execute_update(
-            AppointmentWorkflow.reschedule,
+        await update(
+            handle,
+            RESCHEDULE,
             Reschedule(actor=organizer, start=past, duration=timedelta(minutes=5), timezone="UTC"),
         )
     assert (
@@ -133,14 +136,15 @@ async def test_activation_is_idempotent_and_reschedule_moves_room_expiry(
     appointment = new_appointment(agent, start=now + timedelta(hours=2), now=now)
     handle = await _start(time_env, worker, appointment)
 
-    room = await handle.execute_update(AppointmentWorkflow.activate, ActorCommand(actor=client_service))
-    again = await handle.execute_update(AppointmentWorkflow.activate, ActorCommand(actor=client_service))
+    room = await update(handle, ACTIVATE, ActorCommand(actor=client_service))
+    again = await update(handle, ACTIVATE, ActorCommand(actor=client_service))
     assert again == room
     assert room.url.startswith("https://rooms.example.test/q/")
     assert room.expires == appointment.end + POLICY.end_grace
 
-    moved = await handle.execute_update(
-        AppointmentWorkflow.reschedule,
+    moved = await update(
+        handle,
+        RESCHEDULE,
         Reschedule(
             actor=agent, start=now + timedelta(hours=4), duration=timedelta(minutes=30), timezone="UTC"
         ),

@@ -19,18 +19,30 @@ from temporalio.testing import WorkflowEnvironment
 from activities.notifications import NotificationActivities
 from devstack.net import free_port
 from domain.access import Principal, Role
+from domain.activity_io import MessageRequest
+from domain.commands import RESCHEDULE, SCHEDULE
 from domain.lifecycle import Reschedule
 from domain.model import Appointment, Contact, Participant, ParticipantType
 from domain.notification_plan import notification
-from domain.notifications import NotificationType
+from domain.notifications import Message, NotificationType
+from domain.workflow_state import AppointmentState
 from mail.sender import MailDeliveryError, SmtpSender
+from storage.appointments import AppointmentStore
 from storage.notification_log import NotificationLog
 from tests.support.factories import new_appointment, principal
 from tests.support.secrets import SERVICE_KEYS, session_settings
 from tests.support.stack import SANDBOXED
+from tests.support.updates import update
 from tests.workflows.test_notifications import NOTIFY, POLICY
 from worker import build_worker
-from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
+from workflows.appointment import AppointmentWorkflow, workflow_id
+
+
+async def _recorded(engine: AsyncEngine, appointment: Appointment, message: Message) -> MessageRequest:
+    """The request of a message about `appointment`, once the read model holds it (as the
+    workflow records a change before its message goes out)."""
+    await AppointmentStore(engine).project(appointment)
+    return MessageRequest(appointment_id=appointment.id, message=message)
 
 
 class _Refusing:
@@ -67,12 +79,16 @@ async def test_a_permanent_refusal_is_recorded_and_not_retried(
     assert message is not None
     log = NotificationLog(engine)
     activities = NotificationActivities(
-        SmtpSender("127.0.0.1", port, sender="cc@example.test"), log, "https://x", SERVICE_KEYS
+        SmtpSender("127.0.0.1", port, sender="cc@example.test"),
+        log,
+        "https://x",
+        SERVICE_KEYS,
+        AppointmentStore(engine),
     )
 
-    result = await activities.send(message)
+    result = await activities.send_message(await _recorded(engine, appointment, message))
     assert result.outcome == "REJECTED" and "550" in (result.error or "")
-    again = await activities.send(message)
+    again = await activities.send_message(await _recorded(engine, appointment, message))
     assert again.outcome == "ALREADY_SENT" and handler.attempts == 1
     assert [row[3] for row in await log.for_appointment(appointment.id)] == ["REJECTED"]
 
@@ -90,9 +106,10 @@ async def test_a_temporary_failure_is_raised_for_temporal_to_retry(
         NotificationLog(engine),
         "https://x",
         SERVICE_KEYS,
+        AppointmentStore(engine),
     )
     with pytest.raises(MailDeliveryError) as failure:
-        await activities.send(message)
+        await activities.send_message(await _recorded(engine, appointment, message))
     assert not failure.value.permanent
     assert await NotificationLog(engine).for_appointment(appointment.id) == []
 
@@ -103,14 +120,15 @@ async def _schedule_then_move(
     """Start the appointment's workflow, then move it a day later: two messages owed."""
     handle = await client.start_workflow(
         AppointmentWorkflow.run,
-        AppointmentInput(appointment=appointment, policy=POLICY, notifications=NOTIFY),
+        AppointmentState(appointment=appointment, policy=POLICY, notifications=NOTIFY),
         id=workflow_id(appointment.id),
         task_queue=task_queue,
     )
     async with asyncio.timeout(10):
-        await handle.execute_update(AppointmentWorkflow.schedule)
-        moved = await handle.execute_update(
-            AppointmentWorkflow.reschedule,
+        await update(handle, SCHEDULE)
+        moved = await update(
+            handle,
+            RESCHEDULE,
             Reschedule(
                 actor=agent, start=now + timedelta(days=2), duration=timedelta(minutes=5), timezone="UTC"
             ),
@@ -185,10 +203,16 @@ async def test_a_message_that_can_never_go_out_is_recorded_at_once(
     assert message is not None
     log = NotificationLog(engine)
     activities = NotificationActivities(
-        SmtpSender("127.0.0.1", port, sender="cc@example.test"), log, "https://x", SERVICE_KEYS
+        SmtpSender("127.0.0.1", port, sender="cc@example.test"),
+        log,
+        "https://x",
+        SERVICE_KEYS,
+        AppointmentStore(engine),
     )
 
-    result = await activities.send(message)  # returns: nothing for Temporal to retry
+    result = await activities.send_message(
+        await _recorded(engine, appointment, message)
+    )  # returns: nothing for Temporal to retry
 
     assert result.outcome == "REJECTED" and result.recipients == 3
     statuses = {row[2]: (row[3], row[4] or "") for row in await log.for_appointment(appointment.id)}

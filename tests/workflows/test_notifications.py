@@ -19,15 +19,20 @@ from temporalio.worker import Worker
 from activities.notifications import NotificationActivities
 from devstack.smtp_sink import SmtpSink, StoredMessage
 from domain.access import Role
+from domain.activity_io import MessageRequest
+from domain.commands import DELETE, END, RESCHEDULE, SCHEDULE
 from domain.lifecycle import ActorCommand, Reschedule
 from domain.model import Appointment, Contact, WorkflowPolicy
 from domain.notification_plan import notification
-from domain.notifications import NotificationPolicy, NotificationType, Template
+from domain.notifications import Message, NotificationPolicy, NotificationType, Template
+from domain.workflow_state import AppointmentState
 from mail.sender import SmtpSender
+from storage.appointments import AppointmentStore
 from storage.notification_log import NotificationLog
 from tests.support.factories import new_appointment, principal
 from tests.support.secrets import SERVICE_KEYS
-from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
+from tests.support.updates import update
+from workflows.appointment import AppointmentWorkflow, workflow_id
 
 POLICY = WorkflowPolicy(end_grace=timedelta(minutes=10))
 TEMPLATES = (
@@ -74,11 +79,11 @@ async def _start(
 ) -> WorkflowHandle:
     handle = await env.client.start_workflow(
         AppointmentWorkflow.run,
-        AppointmentInput(appointment=appointment, policy=POLICY, notifications=notify),
+        AppointmentState(appointment=appointment, policy=POLICY, notifications=notify),
         id=workflow_id(appointment.id),
         task_queue=worker.task_queue,
     )
-    await handle.execute_update(AppointmentWorkflow.schedule)
+    await update(handle, SCHEDULE)
     return handle
 
 
@@ -98,8 +103,9 @@ async def test_create_reminders_reschedule_and_cancel(
     assert str(event["UID"]) == f"{appointment.id}@appointments" and int(event["SEQUENCE"]) == 0
 
     # Moving the start re-arms both reminders for the new time.
-    moved = await handle.execute_update(
-        AppointmentWorkflow.reschedule,
+    moved = await update(
+        handle,
+        RESCHEDULE,
         Reschedule(
             actor=agent, start=now + timedelta(hours=5), duration=timedelta(minutes=30), timezone="UTC"
         ),
@@ -118,7 +124,7 @@ async def test_create_reminders_reschedule_and_cancel(
     assert sorted(m.subject for m in reminders) == ["In an hour", "In ten minutes"]
     assert (await time_env.get_current_time()) < moved.start
 
-    await handle.execute_update(AppointmentWorkflow.delete, ActorCommand(actor=agent))
+    await update(handle, DELETE, ActorCommand(actor=agent))
     await handle.result()
     cancelled = [
         m for m in mail_sink.messages() if _for(appointment)(m) and m.subject.startswith("Cancelled")
@@ -140,7 +146,7 @@ async def test_no_reminder_after_delete_and_none_late(
     soon_handle = await _start(time_env, worker, soon)
     later = new_appointment(agent, start=now + timedelta(hours=2), now=now)
     later_handle = await _start(time_env, worker, later)
-    await later_handle.execute_update(AppointmentWorkflow.delete, ActorCommand(actor=agent))
+    await update(later_handle, DELETE, ActorCommand(actor=agent))
 
     await time_env.sleep(timedelta(hours=3))
     await soon_handle.result()
@@ -157,7 +163,7 @@ async def test_follow_up_after_an_explicit_end(
     now = await time_env.get_current_time()
     appointment = new_appointment(agent, start=now + timedelta(minutes=5), now=now)
     handle = await _start(time_env, worker, appointment)
-    await handle.execute_update(AppointmentWorkflow.end, ActorCommand(actor=agent))
+    await update(handle, END, ActorCommand(actor=agent))
     await time_env.sleep(timedelta(hours=1))
     final = await handle.result()
     follow_ups = [m for m in mail_sink.messages() if _for(appointment)(m) and m.subject == "How was it?"]
@@ -193,8 +199,16 @@ async def test_a_retried_send_does_not_mail_twice(
         NotificationLog(engine),
         "https://x.test",
         SERVICE_KEYS,
+        AppointmentStore(engine),
     )
-    first = await activities.send(message)
-    second = await activities.send(message)
+    first = await activities.send_message(await _recorded(engine, appointment, message))
+    second = await activities.send_message(await _recorded(engine, appointment, message))
     assert (first.outcome, second.outcome) == ("SENT", "ALREADY_SENT")
     assert len([m for m in mail_sink.messages() if _for(appointment)(m)]) == 1
+
+
+async def _recorded(engine: AsyncEngine, appointment: Appointment, message: Message) -> MessageRequest:
+    """The request of a message about `appointment`, once the read model holds it (as the
+    workflow records a change before its message goes out)."""
+    await AppointmentStore(engine).project(appointment)
+    return MessageRequest(appointment_id=appointment.id, message=message)

@@ -22,12 +22,15 @@ from config import Settings
 from devstack.net import free_port
 from devstack.smtp_sink import SmtpSink
 from domain.access import Role
-from domain.activity_names import PROJECT_APPOINTMENT
+from domain.activity_names import RECORD_CHANGE
+from domain.commands import SCHEDULE
 from domain.model import WorkflowPolicy
+from domain.workflow_state import AppointmentState
 from tests.support.factories import new_appointment, principal
 from tests.support.secrets import session_settings
+from tests.support.updates import update
 from worker import build_worker, connect_temporal
-from workflows.appointment import AppointmentInput, AppointmentWorkflow, workflow_id
+from workflows.appointment import AppointmentWorkflow, workflow_id
 
 
 @dataclass(frozen=True)
@@ -76,13 +79,13 @@ async def test_the_worker_serves_temporal_sdk_metrics(
     async with build_worker(client, settings, engine, task_queue=task_queue):
         handle = await client.start_workflow(
             AppointmentWorkflow.run,
-            AppointmentInput(appointment=appointment, policy=WorkflowPolicy(end_grace=timedelta(minutes=10))),
+            AppointmentState(appointment=appointment, policy=WorkflowPolicy(end_grace=timedelta(minutes=10))),
             id=workflow_id(appointment.id),
             task_queue=task_queue,
         )
         try:
             # Runs a workflow task and the projection (a local activity) on this worker.
-            await handle.execute_update(AppointmentWorkflow.schedule)
+            await update(handle, SCHEDULE)
             queue = f'task_queue="{task_queue}"'
             text = await _scrape(metrics_worker.url, "temporal_local_activity_execution_latency_count{")
             await _scrape(metrics_worker.url, queue)
@@ -96,6 +99,6 @@ async def test_the_worker_serves_temporal_sdk_metrics(
     )
     assert any(
         line.startswith("temporal_local_activity_execution_latency")
-        and f'activity_type="{PROJECT_APPOINTMENT}"' in line
+        and f'activity_type="{RECORD_CHANGE}"' in line
         for line in text.splitlines()
     )

@@ -9,13 +9,21 @@ from typing import Any
 from litestar.exceptions import PermissionDeniedException
 
 from domain.access import Principal, Role
+from domain.commands import Command
 
 ROLES = "roles"
+COMMAND = "command"
 
 
 def requires(*roles: Role) -> dict[str, Any]:
     """The route `opt` that lets only principals holding one of `roles` in."""
     return {ROLES: frozenset(roles)}
+
+
+def sends(command: Command) -> dict[str, Any]:
+    """The route `opt` of a route that sends `command`: its roles, and (api.openapi_responses)
+    the statuses its refusals answer."""
+    return {ROLES: command.roles, COMMAND: command}
 
 
 def check_roles(opt: Mapping[str, Any], principal: Principal) -> None:

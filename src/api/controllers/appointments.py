@@ -17,7 +17,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from api import query_params
-from api.auth.guards import requires
+from api.auth.guards import requires, sends
 from api.encoded_response import EncodedJson, documented_body
 from api.idempotency import Idempotency, IdempotencyKey
 from api.schemas import (
@@ -30,6 +30,7 @@ from api.schemas import (
 from api.workflow_gateway import AppointmentWorkflows
 from domain import lifecycle, values
 from domain.access import Principal, Role, check_access
+from domain.commands import ACTIVATE, DELETE, END, RESCHEDULE, SCHEDULE, UPDATE_DETAILS
 from domain.errors import not_found
 from domain.lifecycle import ActorCommand
 from domain.model import Participant, ParticipantType
@@ -95,7 +96,7 @@ class AppointmentController(Controller):
 
     @post(
         "/",
-        opt=requires(AGENT, CLIENT_SERVICE),
+        opt=sends(SCHEDULE),
         status_code=HTTP_200_OK,
         summary="Schedule a new appointment",
     )
@@ -123,7 +124,7 @@ class AppointmentController(Controller):
 
     @put(
         "/",
-        opt=requires(AGENT, SUPERVISOR, CLIENT_SERVICE),
+        opt=sends(UPDATE_DETAILS),
         summary="Update title, notes and metadata of an appointment",
     )
     async def update(
@@ -133,12 +134,12 @@ class AppointmentController(Controller):
         workflows: NamedDependency[AppointmentWorkflows],
     ) -> AppointmentView:
         appointment_id = values.parse_uuid("id", data.id)
-        changed = await workflows.update_details(appointment_id, data.to_domain(request.user))
+        changed = await workflows.send(UPDATE_DETAILS, appointment_id, data.to_domain(request.user))
         return present(changed, request.user)
 
     @put(
         "/reschedule",
-        opt=requires(AGENT, SUPERVISOR, CLIENT_SERVICE),
+        opt=sends(RESCHEDULE),
         summary="Reschedule an appointment (start, duration, time zone, locale)",
     )
     async def reschedule(
@@ -148,7 +149,7 @@ class AppointmentController(Controller):
         workflows: NamedDependency[AppointmentWorkflows],
     ) -> AppointmentView:
         appointment_id = values.parse_uuid("id", data.id)
-        changed = await workflows.reschedule(appointment_id, data.to_domain(request.user))
+        changed = await workflows.send(RESCHEDULE, appointment_id, data.to_domain(request.user))
         return present(changed, request.user)
 
     @get(
@@ -174,7 +175,7 @@ class AppointmentController(Controller):
 
     @post(
         "/activate/{appointment_id:str}",
-        opt=requires(CLIENT_SERVICE),
+        opt=sends(ACTIVATE),
         status_code=HTTP_200_OK,
         summary="Activate an appointment: open its video room",
     )
@@ -184,24 +185,26 @@ class AppointmentController(Controller):
         request: Request[Principal, str, object],
         workflows: NamedDependency[AppointmentWorkflows],
     ) -> RoomAccessView:
-        room = await workflows.activate(
-            values.parse_uuid("id", appointment_id), ActorCommand(actor=request.user)
+        room = await workflows.send(
+            ACTIVATE, values.parse_uuid("id", appointment_id), ActorCommand(actor=request.user)
         )
         return RoomAccessView.of(room)
 
-    @put("/{appointment_id:str}/end", opt=requires(AGENT), summary="End the appointment's interaction")
+    @put("/{appointment_id:str}/end", opt=sends(END), summary="End the appointment's interaction")
     async def end(
         self,
         appointment_id: FromPath[str],
         request: Request[Principal, str, object],
         workflows: NamedDependency[AppointmentWorkflows],
     ) -> AppointmentView:
-        ended = await workflows.end(values.parse_uuid("id", appointment_id), ActorCommand(actor=request.user))
+        ended = await workflows.send(
+            END, values.parse_uuid("id", appointment_id), ActorCommand(actor=request.user)
+        )
         return present(ended, request.user)
 
     @delete(
         "/{appointment_id:str}",
-        opt=requires(AGENT, SUPERVISOR, CLIENT_SERVICE),
+        opt=sends(DELETE),
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete (cancel) an appointment",
     )
@@ -211,4 +214,6 @@ class AppointmentController(Controller):
         request: Request[Principal, str, object],
         workflows: NamedDependency[AppointmentWorkflows],
     ) -> None:
-        await workflows.delete(values.parse_uuid("id", appointment_id), ActorCommand(actor=request.user))
+        await workflows.send(
+            DELETE, values.parse_uuid("id", appointment_id), ActorCommand(actor=request.user)
+        )

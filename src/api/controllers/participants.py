@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from api.auth.guards import requires
+from api.auth.guards import requires, sends
 from api.idempotency import Idempotency, IdempotencyKey
 from api.schemas import (
     AddParticipantAgentRequest,
@@ -20,6 +20,7 @@ from api.schemas import (
 from api.workflow_gateway import AppointmentWorkflows
 from domain import values
 from domain.access import Principal, Role, check_access, visible_participant_types
+from domain.commands import ADD_AGENT, ADD_CUSTOMER, REASSIGN, REMOVE_PARTICIPANT
 from domain.errors import DomainError, ErrorKind, not_found
 from domain.lifecycle import AddCustomer, AgentCommand, RemoveParticipant
 from domain.model import Status
@@ -40,7 +41,7 @@ class ParticipantController(Controller):
 
     @post(
         "/participants/agents",
-        opt=requires(AGENT, SUPERVISOR),
+        opt=sends(ADD_AGENT),
         status_code=HTTP_200_OK,
         summary="Add an agent as a participant",
     )
@@ -51,14 +52,14 @@ class ParticipantController(Controller):
         workflows: NamedDependency[AppointmentWorkflows],
     ) -> AppointmentView:
         appointment_id = values.parse_uuid("id", data.id)
-        changed = await workflows.add_agent(
-            appointment_id, AgentCommand(actor=request.user, user_id=data.user_id)
+        changed = await workflows.send(
+            ADD_AGENT, appointment_id, AgentCommand(actor=request.user, user_id=data.user_id)
         )
         return present(changed, request.user)
 
     @post(
         "/participants/customers",
-        opt=requires(AGENT, SUPERVISOR),
+        opt=sends(ADD_CUSTOMER),
         status_code=HTTP_200_OK,
         summary="Add a customer as a participant",
     )
@@ -75,9 +76,9 @@ class ParticipantController(Controller):
         scope = f"participant\0{appointment_id}"
         participant_id = await idempotency.resource_id(idempotency_key, scope, data) or str(uuid.uuid4())
         command = AddCustomer(actor=request.user, participant_id=participant_id, customer=customer)
-        return present(await workflows.add_customer(appointment_id, command), request.user)
+        return present(await workflows.send(ADD_CUSTOMER, appointment_id, command), request.user)
 
-    @put("/reassign", opt=requires(AGENT, SUPERVISOR), summary="Reassign an appointment to another agent")
+    @put("/reassign", opt=sends(REASSIGN), summary="Reassign an appointment to another agent")
     async def reassign(
         self,
         data: JSONBody[AddParticipantAgentRequest],
@@ -85,8 +86,8 @@ class ParticipantController(Controller):
         workflows: NamedDependency[AppointmentWorkflows],
     ) -> AppointmentView:
         appointment_id = values.parse_uuid("id", data.id)
-        changed = await workflows.reassign(
-            appointment_id, AgentCommand(actor=request.user, user_id=data.user_id)
+        changed = await workflows.send(
+            REASSIGN, appointment_id, AgentCommand(actor=request.user, user_id=data.user_id)
         )
         return present(changed, request.user)
 
@@ -117,7 +118,7 @@ class ParticipantController(Controller):
 
     @delete(
         "/{appointment_id:str}/participants/{participant_id:str}",
-        opt=requires(AGENT, SUPERVISOR),
+        opt=sends(REMOVE_PARTICIPANT),
         status_code=HTTP_200_OK,
         summary="Remove a participant",
     )
@@ -131,5 +132,5 @@ class ParticipantController(Controller):
         command = RemoveParticipant(
             actor=request.user, participant_id=values.parse_id("participantId", participant_id)
         )
-        changed = await workflows.remove_participant(values.parse_uuid("id", appointment_id), command)
+        changed = await workflows.send(REMOVE_PARTICIPANT, values.parse_uuid("id", appointment_id), command)
         return present(changed, request.user)
