@@ -16,6 +16,9 @@ class ChangeRecord(Base):
 
     appointment: Appointment
     events: tuple[ChangeEvent, ...] = ()
+    # False when the read model already has this version (an event with no change, such as a
+    # reminder sent): only the events are matched and kept.
+    project: bool = True
 
 
 class RecordedChange(Base):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -37,6 +39,7 @@ class SmtpSender:
         self._password = password
         self._starttls = starttls
         self._timeout = timeout
+        self._local_hostname: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpSender:
@@ -49,6 +52,13 @@ class SmtpSender:
             starttls=settings.smtp_starttls,
         )
 
+    async def _ehlo_name(self) -> str:
+        """This host's name for EHLO, looked up once: aiosmtplib would otherwise ask the resolver
+        (`socket.getfqdn`, in a thread) on every connection."""
+        if self._local_hostname is None:
+            self._local_hostname = await asyncio.to_thread(socket.getfqdn)
+        return self._local_hostname
+
     async def send(self, message: EmailMessage) -> None:
         if "From" not in message:
             message["From"] = self.sender
@@ -56,6 +66,7 @@ class SmtpSender:
             await aiosmtplib.send(
                 message,
                 hostname=self._host,
+                local_hostname=await self._ehlo_name(),
                 port=self._port,
                 username=self._username,
                 password=self._password,

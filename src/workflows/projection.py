@@ -75,7 +75,11 @@ class Projection:
             try:
                 recorded = await workflow.execute_local_activity(
                     RECORD_CHANGE,
-                    ChangeRecord(appointment=appointment, events=events),
+                    ChangeRecord(
+                        appointment=appointment,
+                        events=events,
+                        project=self.version < appointment.version,
+                    ),
                     result_type=RecordedChange,
                     schedule_to_close_timeout=budget,
                     retry_policy=_RETRY,
