@@ -15,8 +15,7 @@ workflows.legacy, which replays and continues them as they were written.
 # No `from __future__ import annotations`: the sandbox re-imports this module for every workflow
 # it runs, and string annotations would be compiled again each time by the SDK's type-hint lookup.
 import asyncio
-import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -73,29 +72,28 @@ def _unavailable(message: str) -> ApplicationError:
 
 
 def _typed(fn: Callable[..., Any], argument: type | None, result: type) -> Callable[..., Any]:
-    """`fn` as a handler of one argument of type `argument` (none when None) answering `result`:
-    the types by which the SDK decodes the Update's argument and encodes its result."""
-    handler: Callable[..., Any]
-    if argument is None:
-
-        async def handler() -> Any:
-            return await fn()
-
-    elif inspect.iscoroutinefunction(fn):
-
-        async def handler(command: Any) -> Any:
-            return await fn(command)
-
-    else:
-
-        def handler(command: Any) -> Any:
-            return fn(command)
-
-    handler.__annotations__ = {**({"command": argument} if argument else {}), "return": result}
-    return handler
+    """`fn(self[, argument])` with the types by which the SDK decodes the Update's argument and
+    encodes its result."""
+    fn.__annotations__ = {**({"argument": argument} if argument else {}), "return": result}
+    return fn
 
 
-@workflow.defn(name=WORKFLOW_NAME)
+def _change_update(command: Command) -> Callable[..., Any]:
+    """The Update of a change declared in domain.commands, with its validator. Made once, when the
+    class is defined: registering handlers per workflow object would cost every replay the SDK's
+    reading of their signatures."""
+
+    async def handle(self: "AppointmentWorkflow", argument: Any) -> Appointment:
+        return await self._change(command, argument)
+
+    def validate(self: "AppointmentWorkflow", argument: Any) -> None:
+        self._validate(command, argument)
+
+    update = workflow.update(name=command.name)(_typed(handle, command.argument, command.result))
+    update.validator(_typed(validate, command.argument, type(None)))  # type: ignore[attr-defined]
+    return update
+
+
 class AppointmentWorkflow(MessagePlanning):
     @workflow.init
     def __init__(self, input: RawValue) -> None:
@@ -120,16 +118,6 @@ class AppointmentWorkflow(MessagePlanning):
         self._timer = UpdatableTimer(interrupted=self._time_to_continue)
         self._opened = asyncio.Event()
         self._room_lock = asyncio.Lock()
-        for command in CHANGES:
-            workflow.set_update_handler(
-                command.name, self._change_handler(command), validator=self._validator(command)
-            )
-        workflow.set_update_handler(SCHEDULE.name, _typed(self._schedule, None, Appointment))
-        workflow.set_update_handler(
-            ACTIVATE.name,
-            _typed(self._activate_update, ActorCommand, RoomAccess),
-            validator=self._validator(ACTIVATE),
-        )
 
     @workflow.run
     async def run(self, input: RawValue) -> Appointment:
@@ -168,30 +156,24 @@ class AppointmentWorkflow(MessagePlanning):
     def _context(self) -> Context:
         return Context(now=workflow.now(), policy=self._policy)
 
-    def _validator(self, command: Command) -> Callable[..., None]:
-        def validate(argument: Any) -> None:
-            judge(lambda: command.judge(self._appointment, argument, self._context()))
+    def _validate(self, command: Command, argument: Any) -> None:
+        judge(lambda: command.judge(self._appointment, argument, self._context()))
 
-        return _typed(validate, command.argument, type(None))
-
-    def _change_handler(self, command: Command) -> Callable[..., Awaitable[Appointment]]:
+    async def _change(self, command: Command, argument: Any) -> Appointment:
         assert command.rule is not None
         rule = command.rule
+        # Validators and handlers of updates accepted in one activation may interleave, so the
+        # rule is judged again against the state the handler actually changes.
+        changed = judge(lambda: rule(self._appointment, argument, self._context()))
+        if changed is self._appointment:
+            return changed  # nothing to change (e.g. reassigned to the current organizer)
+        self._commit(changed, command.event)
+        if command.announce is not None:
+            self._queue(notification_plan.notification(command.announce, changed, self._notifications))
+        await self._record()
+        return changed
 
-        async def handle(argument: Any) -> Appointment:
-            # Validators and handlers of updates accepted in one activation may interleave, so
-            # the rule is judged again against the state the handler actually changes.
-            changed = judge(lambda: rule(self._appointment, argument, self._context()))
-            if changed is self._appointment:
-                return changed  # nothing to change (e.g. reassigned to the current organizer)
-            self._commit(changed, command.event)
-            if command.announce is not None:
-                self._queue(notification_plan.notification(command.announce, changed, self._notifications))
-            await self._record()
-            return changed
-
-        return _typed(handle, command.argument, command.result)
-
+    @workflow.update(name=SCHEDULE.name)
     async def _schedule(self) -> Appointment:
         """The first Update of update-with-start: answers once the new appointment is recorded
         (and, with autoActivate, has its room)."""
@@ -199,11 +181,16 @@ class AppointmentWorkflow(MessagePlanning):
         await self._record()
         return self._appointment
 
+    @workflow.update(name=ACTIVATE.name)
     async def _activate_update(self, command: ActorCommand) -> RoomAccess:
         await self._activate(lambda: lifecycle.check_activate(self._appointment, command.actor))
         await self._record()
         assert self._appointment.room_access is not None
         return self._appointment.room_access
+
+    @_activate_update.validator
+    def _validate_activate(self, command: ActorCommand) -> None:
+        self._validate(ACTIVATE, command)
 
     async def _record(self) -> None:
         if not await self._projection.record():
@@ -355,3 +342,9 @@ class AppointmentWorkflow(MessagePlanning):
             events=self._projection.events,
             deliveries=self._fanout.deliveries,
         )
+
+
+# The table's changes become the class's Updates before the class is a workflow definition.
+for _command in CHANGES:
+    setattr(AppointmentWorkflow, _command.name, _change_update(_command))
+AppointmentWorkflow = workflow.defn(name=WORKFLOW_NAME)(AppointmentWorkflow)
