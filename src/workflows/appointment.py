@@ -16,7 +16,7 @@ workflows.legacy, which replays and continues them as they were written.
 # it runs, and string annotations would be compiled again each time by the SDK's type-hint lookup.
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -126,11 +126,11 @@ class AppointmentWorkflow(MessagePlanning):
         self._outbox.start()
         self._fanout.start()
         keeping_up = asyncio.create_task(self._projection.keep_up())
+        describing = asyncio.create_task(self._keep_described())
         await self._open()
         while True:
             self._queue_due_messages()
             upcoming = self._next_deadline()
-            self._describe(upcoming)
             if self._time_to_continue():
                 await self._continue_as_new(keeping_up)
             if upcoming is not None:
@@ -143,6 +143,7 @@ class AppointmentWorkflow(MessagePlanning):
             await workflow.wait_condition(lambda: self._nothing_owed() or self._time_to_continue())
         await workflow.wait_condition(workflow.all_handlers_finished)
         keeping_up.cancel()
+        describing.cancel()
         return self._appointment
 
     # -- reads -------------------------------------------------------------------------
@@ -293,17 +294,33 @@ class AppointmentWorkflow(MessagePlanning):
     def _nothing_owed(self) -> bool:
         return not self._outbox.owed and not self._fanout.owed and not self._projection.owed
 
-    def _describe(self, upcoming: tuple[datetime, str] | None) -> None:
-        """The current details an operator reads in Temporal UI (no personal data)."""
-        workflow.set_current_details(
-            operator_view.details(
-                self._appointment,
-                next_deadline=upcoming[0] if upcoming else None,
-                next_reason=upcoming[1] if upcoming else "",
-                messages_owed=self._outbox.owed,
-                webhooks_owed=len(self._projection.events) + self._fanout.owed,
-            )
+    def _shown(self) -> tuple[int, ...]:
+        """What the current details depend on, cheap to compare: the next deadline follows from
+        the version and the handled keys."""
+        return (
+            self._appointment.version,
+            len(self._handled),
+            self._outbox.owed,
+            len(self._projection.events) + self._fanout.owed,
         )
+
+    async def _keep_described(self) -> None:
+        """The current details an operator reads in Temporal UI (no personal data), kept up to
+        date also through what no handler does: a change recorded in the background, a message or
+        a delivery done. Setting them is no command: replays are unaffected."""
+        while True:
+            shown = self._shown()
+            upcoming = self._next_deadline()
+            workflow.set_current_details(
+                operator_view.details(
+                    self._appointment,
+                    next_deadline=upcoming[0] if upcoming else None,
+                    next_reason=upcoming[1] if upcoming else "",
+                    messages_owed=shown[2],
+                    webhooks_owed=shown[3],
+                )
+            )
+            await workflow.wait_condition(lambda: self._shown() != shown)  # noqa: B023
 
     def _time_to_continue(self) -> bool:
         info = workflow.info()
