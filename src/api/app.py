@@ -18,25 +18,25 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.applications.routes import ApplicationSettingsController
+from api.appointments.routes import AppointmentController
 from api.auth.middleware import JWTAuthenticationMiddleware
 from api.auth.tokens import verifier_for
-from api.codec_cors import CodecCors
-from api.controllers.applications import ApplicationSettingsController
-from api.controllers.appointments import AppointmentController
-from api.controllers.calendar import CalendarController
-from api.controllers.codec import CodecController, development_codec
-from api.controllers.customer_scheduling import CustomerSchedulingController
-from api.controllers.health import health
-from api.controllers.notifications import NotificationController
-from api.controllers.participants import ParticipantController
-from api.controllers.queries import AppointmentQueryController
-from api.controllers.webhooks import WebhookController
+from api.calendars.routes import CalendarController
+from api.codec.cors import CodecCors
+from api.codec.routes import CodecController, development_codec
+from api.customer_scheduling.routes import CustomerSchedulingController
 from api.errors import database_unavailable, exception_handlers
+from api.health import health
 from api.idempotency import Idempotency
 from api.metrics import HttpMetrics
-from api.openapi_responses import documented
+from api.notifications.routes import NotificationController
+from api.openapi_document import camel_case_operation_id, documented, finish_document
+from api.participants.routes import ParticipantController
+from api.queries.routes import AppointmentQueryController
 from api.rate_limiting import RateLimits, checked_overrides
 from api.request_guards import JsonRequest, ParameterGuard
+from api.webhooks.routes import WebhookController
 from api.workflow_gateway import AppointmentWorkflows
 from config import Settings, load_settings
 from config.secrets import Process, check_secrets, require
@@ -175,17 +175,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "keys": keys,
         }
     )
-    return Litestar(
+    app = Litestar(
         # Each controller with the error statuses its handlers answer (besides 400, 413 and 415).
         route_handlers=[
             documented(CodecController, 401, 403, 503),
             documented(AppointmentController, 401, 403, 404, 409, 422, 503),
-            documented(AppointmentQueryController, 401, 403, 429, 503),
+            documented(AppointmentQueryController, 401, 403, 503),
             documented(ParticipantController, 401, 403, 404, 409, 422, 503),
             documented(CustomerSchedulingController, 401, 403, 404, 409, 429, 503),
             documented(ApplicationSettingsController, 401, 403, 404, 503),
             documented(NotificationController, 401, 403, 404, 429, 503),
-            documented(CalendarController, 404, 429, 503),
+            documented(CalendarController, 404, 503),
             documented(WebhookController, 401, 403, 404, 409, 422, 503),
             health,
             *development,
@@ -223,8 +223,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 }
             ),
             security=[{"jwtBearerToken": []}],
+            operation_id_creator=camel_case_operation_id,
         ),
     )
+    finish_document(app)
+    return app
 
 
 def engine_of(app: Litestar) -> AsyncEngine:

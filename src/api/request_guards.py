@@ -9,7 +9,7 @@ letting the bytes reach the decoder, the database or a workflow:
 - a control character or line break in a query or path parameter (400 naming it), more than
   `MAX_PARAMETER_VALUES` values for one query parameter (400).
 
-String fields inside bodies are checked by `api.schemas` (it knows which of them may span lines).
+String fields inside bodies are held to the text rule as they are decoded (`domain.fields.Request`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from litestar import Request
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Empty, Receive, Scope, Send
 
+from api.auth.guards import check_body_application
 from domain.errors import DomainError, ErrorKind, invalid
 from domain.text import is_one_line
 
@@ -108,10 +109,11 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def check_json_body(body: bytes, content_type: str | None) -> None:
-    """Raise a 415 or a 400 (DomainError without a field) for a body no handler should decode."""
+def check_json_body(body: bytes, content_type: str | None) -> Any:
+    """The JSON value of `body`, or a 415 or a 400 (DomainError without a field) for a body no
+    handler should decode."""
     if not body:
-        return
+        return None
     if not is_json(content_type):
         raise UnsupportedMediaType(
             detail=f"the request body must be application/json, not {content_type[:80]!r}"
@@ -140,6 +142,7 @@ def check_json_body(body: bytes, content_type: str | None) -> None:
         raise _rejected(str(exc)) from None
     if depth > MAX_JSON_DEPTH:
         raise _rejected(f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
+    return value
 
 
 def _rejected(message: str) -> DomainError:
@@ -147,11 +150,13 @@ def _rejected(message: str) -> DomainError:
 
 
 class JsonRequest(Request):
-    """A request whose JSON body is checked (see `check_json_body`) before it is decoded."""
+    """A request whose JSON body is checked (see `check_json_body`), and its `applicationId` held
+    to the route's rule (`api.auth.guards.own_application`), before it is decoded."""
 
     async def json(self) -> Any:
         if self._json is Empty and self._connection_state.json is Empty:
-            check_json_body(await self.body(), self.headers.get("content-type"))
+            value = check_json_body(await self.body(), self.headers.get("content-type"))
+            check_body_application(self.route_handler.opt, self.scope.get("user"), value)
         return await super().json()
 
 

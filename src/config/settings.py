@@ -148,7 +148,7 @@ class Settings:
     # Origins allowed to call the codec endpoint from a browser (Temporal UI).
     codec_cors_origins: tuple[str, ...]
     # Only in the embedded development stack, on loopback: the key of the codec route its Temporal
-    # UI calls without a token (api.controllers.codec).
+    # UI calls without a token (api.codec.routes).
     codec_development_key: str | None
     # Webhook URLs resolving to private, link-local or loopback addresses are refused unless
     # these allow them (SSRF); `make run` allows loopback so a local receiver works.

@@ -7,6 +7,7 @@ so a change is judged against the workflow's own, current state.
 
 from enum import StrEnum
 
+from domain.durations import unquote
 from domain.errors import forbidden, not_found
 from domain.model import Appointment, Base, ParticipantType
 
@@ -57,6 +58,26 @@ def check_access(principal: Principal, appointment: Appointment) -> None:
     if Role.CUSTOMER in principal.roles and principal.conference_id == appointment.id:
         return
     raise forbidden("this appointment is neither organized by nor shared with the caller")
+
+
+class NamedBy(StrEnum):
+    """Where a request names the application it acts on."""
+
+    # A resource of the application (/api/applications/{applicationId}/...): another application's
+    # is reported as absent, as another tenant's appointment is.
+    PATH = "path"
+    # A parameter or a body field that may repeat the token's application: any other is forbidden.
+    QUERY = "query"
+    BODY = "body"
+
+
+def check_own_application(principal: Principal, named_by: NamedBy, application_id: str | None) -> None:
+    """A caller acts on its token's application only."""
+    if application_id is None or unquote(application_id) == principal.application_id:
+        return
+    if named_by is NamedBy.PATH:
+        raise not_found("application not found")
+    raise forbidden("applicationId differs from the application of the token")
 
 
 _CUSTOMER_ONLY = frozenset({Role.CUSTOMER})

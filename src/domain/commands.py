@@ -3,7 +3,8 @@ may send it and how it may be refused.
 
 The workflow registers an Update and its validator for each (workflows.appointment), the API sends
 them by name (api.workflow_gateway), and each route takes its roles and documented error statuses
-from its command (api.controllers). Adding an operation is a rule (domain.lifecycle), a row here
+from its command (each api package's routes).
+Adding an operation is a rule (domain.lifecycle), a row here
 and a route (docs/workflows.md, "Adding an operation").
 """
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from domain.workflow_state import QueuedDelivery
 
 GIVE_UP = timedelta(hours=24)
-# At most 20 subscriptions an application (api.controllers.webhooks) times this: a bounded state.
+# At most 20 subscriptions an application (api.webhooks.routes) times this: a bounded state.
 MAX_QUEUED = 50
 
 

@@ -27,6 +27,11 @@ class DomainError(Exception):
     def __repr__(self) -> str:
         return f"DomainError({self.kind}, {self.message!r}, field={self.field!r})"
 
+    def without_prefix(self, prefix: str) -> DomainError:
+        """The same error about a field named without `prefix` (`textBody`, not `templates[0].textBody`)."""
+        field = self.field[len(prefix) :] if self.field and self.field.startswith(prefix) else self.field
+        return DomainError(self.kind, self.message.replace(prefix, ""), field)
+
 
 def invalid(field: str, message: str) -> DomainError:
     return DomainError(ErrorKind.INVALID, message, field)

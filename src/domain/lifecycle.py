@@ -5,6 +5,8 @@ history, and its handlers call them again to apply it, so that validation and ap
 can never disagree.
 """
 
+from __future__ import annotations
+
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,7 +14,9 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from domain.access import Principal, check_access
+from domain.email_address import parse_address
 from domain.errors import DomainError, ErrorKind, conflict, invalid, too_large
+from domain.fields import ShortText
 from domain.limits import MAX_APPOINTMENT_BYTES, MAX_PARTICIPANTS, SCHEDULING_HORIZON, encoded_size
 from domain.model import (
     Appointment,
@@ -33,7 +37,15 @@ class CustomerDetails(Base):
     name: Name | None = None
     contact: Contact | None = None
     metadata: dict[str, Any] = {}
-    username: str | None = None
+    username: ShortText | None = None
+
+    def checked(self, field: str) -> CustomerDetails:
+        """These details with the email address in its plain form; a 400 naming the field if it is not one."""
+        contact = self.contact
+        if contact is None or contact.primary_email is None:
+            return self
+        address = parse_address(f"{field}.contact.primaryEmail", contact.primary_email)
+        return msgspec.structs.replace(self, contact=msgspec.structs.replace(contact, primary_email=address))
 
 
 class NewAppointment(Base):

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from domain.fields import Email, ShortText
+
 
 class Base(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
     pass
@@ -42,22 +44,28 @@ class InteractionState(StrEnum):
     EXPIRED = "EXPIRED"
 
 
+# The parts of an appointment a client writes are decoded straight from its requests: their
+# constraints (domain.fields) bound what a request can make the workflow hold.
+
+
 class Name(Base):
-    first_name: str | None = None
-    last_name: str | None = None
+    first_name: ShortText | None = None
+    last_name: ShortText | None = None
 
 
 class Contact(Base):
-    primary_email: str | None = None
-    primary_phone: str | None = None
+    primary_email: Email | None = None
+    primary_phone: ShortText | None = None
 
 
 class Routing(Base):
-    type: str | None = None
+    type: ShortText | None = None
     properties: dict[str, str] = {}
 
 
 class Interaction(Base):
+    """A request's `state` is ignored: an appointment's interaction starts PENDING."""
+
     routing: Routing | None = None
     custom_fields: dict[str, str] = {}
     state: InteractionState = InteractionState.PENDING

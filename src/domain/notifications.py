@@ -8,9 +8,16 @@ appointment promised its customer.
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from enum import StrEnum
+from typing import Annotated
+
+import msgspec
 
 from domain.email_address import domain_of
+from domain.fields import Email, Locale, MessageBody, ShortText, Subject
 from domain.model import Appointment, Base
+
+# Templates an application may hold.
+MAX_TEMPLATES = 50
 
 
 class NotificationType(StrEnum):
@@ -27,13 +34,15 @@ class Channel(StrEnum):
 
 class Template(Base):
     type: NotificationType
-    subject: str
-    text_body: str
+    subject: Subject
+    text_body: MessageBody
     channel: Channel = Channel.EMAIL
-    locale: str | None = None
-    html_body: str | None = None
-    # REMINDER: how long before the start; FOLLOW_UP: how long after the end (default: at the end).
-    period: timedelta | None = None
+    locale: Locale | None = None
+    html_body: MessageBody | None = None
+    period: Annotated[
+        timedelta | None,
+        msgspec.Meta(description="ISO 8601 duration: REMINDER before the start, FOLLOW_UP after the end"),
+    ] = None
 
 
 class ApplicationSettings(Base):
@@ -41,13 +50,22 @@ class ApplicationSettings(Base):
 
     auto_activate: bool = False
     notifications_active: bool = False
-    # Customers may ask for one-time passwords and schedule appointments themselves.
-    customer_self_scheduling: bool = False
-    room_base_url: str | None = None
+    customer_self_scheduling: Annotated[
+        bool,
+        msgspec.Meta(description="Customers may ask for one-time passwords and schedule themselves (/basic)"),
+    ] = False
+    room_base_url: ShortText | None = None
     # A plain address, used only while it is the verified one or of its domain (`sender`).
-    mail_from: str | None = None
-    mail_from_name: str | None = None
-    templates: tuple[Template, ...] = ()
+    mail_from: Annotated[
+        Email | None,
+        msgspec.Meta(
+            description="Sender of the application's email: its verified address, or one of its domain"
+        ),
+    ] = None
+    mail_from_name: Annotated[
+        ShortText | None, msgspec.Meta(description="Display name of the sender", examples=["Acme Support"])
+    ] = None
+    templates: Annotated[tuple[Template, ...], msgspec.Meta(max_length=MAX_TEMPLATES)] = ()
 
     def sender(self, verified_email: str | None) -> str | None:
         """The From header of the application's email, or None for the service's own sender.

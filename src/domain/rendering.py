@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.durations import format_duration
 from domain.errors import invalid
+from domain.limits import MAX_TEMPLATE_PERIOD
 from domain.model import (
     Appointment,
     Base,
@@ -111,6 +113,9 @@ def _validate_period(template: Template, prefix: str) -> None:
             )
     elif template.type is NotificationType.FOLLOW_UP and period is not None and period < timedelta(0):
         raise invalid(field, f"{field}: a FOLLOW_UP period is counted after the end and cannot be negative")
+    if period is not None and period > MAX_TEMPLATE_PERIOD:
+        longest = format_duration(MAX_TEMPLATE_PERIOD)
+        raise invalid(field, f"{field}: {format_duration(period)} is longer than the maximum of {longest}")
 
 
 # --- values --------------------------------------------------------------------------------
@@ -278,7 +283,8 @@ def sample_appointment(
 
     Raises `DomainError(INVALID)` on field `timezone` for an unknown zone.
     """
-    zone = ZoneInfo(parse_timezone("timezone", timezone))
+    timezone = parse_timezone("timezone", timezone)
+    zone = ZoneInfo(timezone)
     day = now.astimezone(zone).date() + timedelta(days=1)
     # Appointments keep their start in UTC; the zone's rules of that day give the offset.
     start = datetime.combine(day, time(10, 0), tzinfo=zone).astimezone(UTC)

@@ -6,14 +6,21 @@ Each parser raises `DomainError(INVALID)` naming the field, so that the API can 
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.durations import format_duration, parse_positive_duration, unquote
 from domain.errors import invalid, shown
 from domain.limits import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_DURATION
+from domain.text import is_multi_line, is_one_line
+
+T = TypeVar("T")
 
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
@@ -89,3 +96,40 @@ def parse_id(field: str, raw: str) -> str:
     if not 1 <= len(value) <= MAX_ID_LENGTH:
         raise invalid(field, f"{field}: must be 1 to {MAX_ID_LENGTH} characters")
     return value
+
+
+def parse_text(field: str, raw: str, multiline: bool = False) -> str:
+    """Free text as the contract's examples send it: `"\\"Product installation review\\""`.
+
+    A value that is itself a JSON string literal is read as the text it quotes (its `\\n` become
+    line breaks), and held to the text rule again; any other value is taken as it is.
+    """
+    stripped = raw.strip()
+    if len(stripped) < 2 or stripped[0] != '"' or stripped[-1] != '"':
+        return raw
+    try:
+        text = json.loads(stripped)
+    except ValueError:
+        return raw
+    if not isinstance(text, str):
+        return raw
+    if not (is_multi_line(text) if multiline else is_one_line(text)):
+        kind = "control characters" if multiline else "control characters and line breaks"
+        raise invalid(field, f"{field}: {kind} are not allowed")
+    return text
+
+
+def parse_url_base(field: str, raw: str) -> str:
+    """An http(s) URL that paths are appended to: no query, no fragment, no trailing slash."""
+    url = unquote(raw).rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        raise invalid(field, f"{field}: {shown(raw)} is not an http(s) URL such as https://video.example.com")
+    if parts.query or parts.fragment:
+        raise invalid(field, f"{field}: {shown(raw)} must not have a query or a fragment")
+    return url
+
+
+def optional(parse: Callable[[str, str], str], field: str, raw: T) -> T | str:
+    """`parse(field, raw)` for a string; anything else (None, UNSET) as it is."""
+    return parse(field, raw) if isinstance(raw, str) else raw

@@ -77,12 +77,16 @@ async def test_put_then_get_round_trips_the_settings(
     assert replaced.json()["templates"] == [] and replaced.json()["autoActivate"] is False
 
 
-async def test_contract_style_quoted_period_is_accepted(
+async def test_a_template_period_is_an_iso_duration(
     http: httpx.AsyncClient, auth: TokenFactory, application_id: str
 ) -> None:
-    saved = await _put(http, auth, application_id, _settings(templates=[_template(period='"PT30M"')]))
+    """Settings decode straight into the domain's templates: a period is a plain ISO 8601 duration."""
+    saved = await _put(http, auth, application_id, _settings(templates=[_template(period="PT1H30M")]))
     assert saved.status_code == 200, saved.text
-    assert saved.json()["templates"][0]["period"] == "PT30M"
+    assert saved.json()["templates"][0]["period"] == "PT1H30M"
+    quoted = await _put(http, auth, application_id, _settings(templates=[_template(period='"PT30M"')]))
+    assert quoted.status_code == 400, quoted.text
+    assert quoted.json()["field"] == "templates[0].period", quoted.text
 
 
 async def test_a_never_configured_application_has_defaults(

@@ -208,7 +208,7 @@ async def test_ids_that_travel_into_the_workflow_are_bounded(
     method = http.put if "reassign" in path else http.post
     _error(await method(path, json=body_of(created["id"]), headers=agent), 400, "userId")
     long_participant = f"/api/appointments/{created['id']}/participants/{'p' * 101}"
-    _error(await http.delete(long_participant, headers=agent), 400, "participantId")
+    _error(await http.delete(long_participant, headers=agent), 400, "pid")
 
 
 async def test_tokens_with_oversized_identities_are_401(http: httpx.AsyncClient, auth: TokenFactory) -> None:

@@ -197,11 +197,11 @@ async def test_health_and_openapi(http: httpx.AsyncClient) -> None:
     for path in (
         "/api/appointments",
         "/api/appointments/reschedule",
-        "/api/appointments/{appointment_id}/end",
+        "/api/appointments/{id}/end",
     ):
         assert path in schema["paths"], sorted(schema["paths"])
     assert "jwtBearerToken" in schema["components"]["securitySchemes"]
     # The read answers bytes it encoded itself (api.encoded_response); its body is still documented.
-    read = schema["paths"]["/api/appointments/{appointment_id}"]["get"]["responses"]["200"]
-    assert read["content"]["application/json"]["schema"]["$ref"].endswith("/AppointmentView"), read
+    read = schema["paths"]["/api/appointments/{id}"]["get"]["responses"]["200"]
+    assert read["content"]["application/json"]["schema"]["$ref"].endswith("/GetAppointmentResponse"), read
     assert (await http.get("/schema/swagger")).status_code == 200

@@ -20,7 +20,7 @@ from domain.access import Role
 from tests.api.conftest import Stack, TokenFactory
 from tests.support.secrets import session_settings
 
-APPOINTMENT_ROUTE = "/api/appointments/{appointment_id}"
+APPOINTMENT_ROUTE = "/api/appointments/{id}"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 

@@ -2,7 +2,7 @@
 500, a hang or a half-made appointment; and real-world text (emoji, right-to-left, combining marks)
 is accepted and comes back unchanged.
 
-The rules (src/api/request_guards.py, src/api/schemas.py):
+The rules (src/api/request_guards.py, src/domain/fields.py, src/domain/text.py):
 - bodies over 256 KiB: 413; a declared Content-Type that is not JSON: 415;
 - not UTF-8, not JSON, a key repeated in one object, NaN/Infinity, numbers beyond a float's range,
   nesting deeper than 32 levels: 400;

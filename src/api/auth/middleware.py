@@ -12,7 +12,7 @@ from __future__ import annotations
 from litestar.exceptions import NotAuthorizedException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from api.auth.guards import check_roles
+from api.auth.guards import check_application, check_roles
 from api.auth.keys import KeysUnavailable
 from api.auth.tokens import InvalidToken, TokenVerifier
 from api.errors import ServiceUnavailable
@@ -35,6 +35,7 @@ class JWTAuthenticationMiddleware:
             if not opt.get(EXCLUDE_FROM_AUTH) and not scope["path"].startswith(self.exclude_prefix):
                 principal, token = await self._authenticate(scope)
                 check_roles(opt, principal)
+                check_application(opt, principal, scope)
                 scope["user"] = principal
                 scope["auth"] = token
         await self.app(scope, receive, send)

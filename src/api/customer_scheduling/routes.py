@@ -11,17 +11,21 @@ import base64
 import binascii
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, post
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
+from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
+from api.appointments.schemas import ScheduleAppointmentRequest
+from api.customer_scheduling.schemas import OtpRequest
 from api.mailing import code_message, send_or_raise
-from api.rate_limiting import RateLimits, per_client
-from api.schemas import OtpRequest, ScheduleAppointmentRequest, present
+from api.rate_limiting import PerClient, RateLimits
 from api.workflow_gateway import AppointmentWorkflows
 from domain import lifecycle, otp
 from domain.access import Principal, Role
@@ -29,7 +33,7 @@ from domain.email_address import mailbox, parse_address
 from domain.errors import DomainError, ErrorKind, invalid
 from domain.model import Contact, Participant, ParticipantType
 from domain.rate_limits import BASIC_LOGIN_PER_CLIENT, OTP_PER_APPLICATION, OTP_PER_CLIENT, OTP_PER_MAILBOX
-from domain.views import AppointmentView
+from domain.views import GetAppointmentResponse, present
 from mail.sender import SmtpSender
 from storage.applications import ApplicationStore
 from storage.otps import OtpStore
@@ -56,6 +60,11 @@ def _credentials(header: str) -> tuple[str, str]:
     return email, code
 
 
+def basic_credentials(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: challenge a request without Basic credentials before its body is read."""
+    _credentials(connection.headers.get("authorization", ""))
+
+
 async def _require_self_scheduling(applications: ApplicationStore, application_id: str) -> None:
     stored = await applications.get(application_id)
     if stored is None or not stored.settings.customer_self_scheduling:
@@ -69,14 +78,14 @@ async def _require_self_scheduling(applications: ApplicationStore, application_i
 
 class CustomerSchedulingController(Controller):
     path = "/api/appointments/basic"
-    tags = ["Customer self-scheduling"]
+    tags = ["Appointments"]
 
     @post(
         "/otp",
         exclude_from_auth=True,
         security=[],
         status_code=HTTP_204_NO_CONTENT,
-        guards=[per_client(OTP_PER_CLIENT)],
+        guards=[PerClient(OTP_PER_CLIENT)],
         summary="Email a one-time password to a customer",
         description=(
             "For applications with `customerSelfScheduling`. At most "
@@ -84,7 +93,7 @@ class CustomerSchedulingController(Controller):
             f"{OTP_PER_APPLICATION.describe()}; a new code retires the previous one."
         ),
     )
-    async def request_otp(
+    async def request_customer_otp(
         self,
         data: JSONBody[OtpRequest],
         otps: NamedDependency[OtpStore],
@@ -106,10 +115,10 @@ class CustomerSchedulingController(Controller):
         exclude_from_auth=True,
         security=[{"basicOtp": []}],
         status_code=HTTP_200_OK,
-        guards=[per_client(BASIC_LOGIN_PER_CLIENT)],
+        guards=[PerClient(BASIC_LOGIN_PER_CLIENT), basic_credentials],
         summary="Schedule an appointment as a customer (Basic email:one-time password)",
     )
-    async def schedule_as_customer(
+    async def schedule_appointment_as_customer(
         self,
         request: Request,
         data: JSONBody[ScheduleAppointmentRequest],
@@ -117,7 +126,7 @@ class CustomerSchedulingController(Controller):
         hasher: NamedDependency[otp.CodeHasher],
         workflows: NamedDependency[AppointmentWorkflows],
         applications: NamedDependency[ApplicationStore],
-    ) -> AppointmentView:
+    ) -> GetAppointmentResponse:
         raw_email, code = _credentials(request.headers.get("authorization", ""))
         if data.application_id is None:
             raise invalid("applicationId", "applicationId: required when a customer schedules")
@@ -130,10 +139,10 @@ class CustomerSchedulingController(Controller):
         customer = Principal(
             sub=str(uuid.uuid4()), roles=frozenset({Role.CUSTOMER}), application_id=application_id
         )
-        request_details = msgspec.structs.replace(data, customer=None).to_domain(customer)
+        request_details = msgspec.structs.replace(data, customer=None).to_domain(application_id)
         now = _now()
         lifecycle.check_schedule(request_details.start, request_details.duration, now)
-        details = data.customer.to_domain() if data.customer else None
+        details = data.customer.checked("customer") if data.customer else None
         await _require_self_scheduling(applications, application_id)
         accepted = await otps.consume(
             application_id, email, lambda stored: hasher.matches(stored, application_id, email, code), now

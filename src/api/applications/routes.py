@@ -9,46 +9,40 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
-from api.auth.guards import requires
-from api.schemas import ApplicationSettingsRequest, ApplicationSettingsView
-from domain.access import Principal, Role
-from domain.errors import invalid, not_found
+from api.auth.guards import own_application, requires
+from domain.access import NamedBy, Principal, Role
+from domain.errors import invalid
 from domain.notifications import ApplicationSettings, may_send_as
+from domain.settings_rules import check_settings
+from domain.views import ApplicationSettingsResponse
 from storage.applications import ApplicationStore
 
 PrincipalRequest = Request[Principal, str, object]
 
 
-def _own_application(principal: Principal, application_id: str) -> str:
-    if application_id != principal.application_id:
-        raise not_found("application not found")
-    return application_id
-
-
 class ApplicationSettingsController(Controller):
-    path = "/api/applications/{application_id:str}/settings"
+    path = "/api/applications/{applicationId:str}/settings"
     tags = ["Applications"]
+    opt = {**requires(Role.ADMIN), **own_application(NamedBy.PATH)}
 
-    @get("/", opt=requires(Role.ADMIN), summary="Get an application's settings")
-    async def get_settings(
+    @get("/", summary="Get an application's settings")
+    async def get_application_settings(
         self,
-        application_id: FromPath[str],
         request: PrincipalRequest,
         applications: NamedDependency[ApplicationStore],
-    ) -> ApplicationSettingsView:
-        application_id = _own_application(request.user, application_id)
+    ) -> ApplicationSettingsResponse:
+        application_id = request.user.application_id
         stored = await applications.get(application_id)
         if stored is None:
-            return ApplicationSettingsView.of(application_id, ApplicationSettings(), False, None)
-        return ApplicationSettingsView.of(
+            return ApplicationSettingsResponse.of(application_id, ApplicationSettings(), False, None)
+        return ApplicationSettingsResponse.of(
             application_id, stored.settings, stored.email_verified, stored.verified_email
         )
 
     @put(
         "/",
-        opt=requires(Role.ADMIN),
         summary="Replace an application's settings",
         description=(
             "Notifications go out only while `notificationsActive` is on and the email service is "
@@ -57,15 +51,14 @@ class ApplicationSettingsController(Controller):
             "`mailFrom` must be the verified address or one of its domain."
         ),
     )
-    async def put_settings(
+    async def put_application_settings(
         self,
-        application_id: FromPath[str],
-        data: JSONBody[ApplicationSettingsRequest],
+        data: JSONBody[ApplicationSettings],
         request: PrincipalRequest,
         applications: NamedDependency[ApplicationStore],
-    ) -> ApplicationSettingsView:
-        application_id = _own_application(request.user, application_id)
-        settings = data.to_domain()
+    ) -> ApplicationSettingsResponse:
+        application_id = request.user.application_id
+        settings = check_settings(data)
         if settings.mail_from is not None:
             current = await applications.get(application_id)
             if not may_send_as(settings.mail_from, current.verified_email if current else None):
@@ -75,6 +68,6 @@ class ApplicationSettingsController(Controller):
                     "(/api/notifications/emails/verify and /confirm)",
                 )
         stored = await applications.put(application_id, settings)
-        return ApplicationSettingsView.of(
+        return ApplicationSettingsResponse.of(
             application_id, stored.settings, stored.email_verified, stored.verified_email
         )

@@ -11,46 +11,39 @@ from typing import Annotated
 
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody
 
-from api.auth.guards import requires
+from api.auth.guards import own_application, requires
 from api.idempotency import Idempotency, IdempotencyKey
-from api.schemas import CreateWebhookRequest, WebhookView
+from api.parameters import INTEGER, parameter, query
+from api.webhooks.schemas import CreateWebhookRequest
 from config import Settings
 from domain import webhook_rules
-from domain.access import Principal, Role
+from domain.access import NamedBy, Principal, Role
 from domain.durations import unquote
 from domain.errors import conflict, invalid, not_found, shown
-from domain.webhooks import DeliveryAttempt, Webhook
+from domain.views import WebhookResponse
+from domain.webhooks import DeliveryAttempt
 from outbound.webhook_urls import check_webhook_url
 from storage.webhooks import TooManyWebhooks, WebhookStore
 
 PrincipalRequest = Request[Principal, str, object]
 
 MAX_WEBHOOKS_PER_APPLICATION = 20
-# What a header's value reads as in every answer.
-REDACTED = "********"
 DEFAULT_DELIVERIES = 50
 MAX_DELIVERIES = 500
 
 
-def _own_application(principal: Principal, application_id: str) -> str:
-    if application_id != principal.application_id:
-        raise not_found("application not found")
-    return application_id
-
-
-def _view(webhook: Webhook) -> WebhookView:
-    return WebhookView(
-        id=webhook.id,
-        url=webhook.url,
-        events=list(webhook.events),
-        # Header values are often credentials of the receiver: written, never read back.
-        headers=dict.fromkeys(webhook.headers, REDACTED),
-        enabled=webhook.enabled,
-        disabled_reason=webhook.disabled_reason,
-        created_at=webhook.created_at,
-    )
+WebhookId = Annotated[str, parameter("The subscription's id", type="string")]
+DeliveriesLimit = Annotated[
+    str | None,
+    query(
+        "limit",
+        f"At most this many ({DEFAULT_DELIVERIES} by default, ≤ {MAX_DELIVERIES})",
+        minimum=1,
+        **INTEGER,
+    ),
+]
 
 
 def _limit(raw: str | None) -> int:
@@ -63,9 +56,9 @@ def _limit(raw: str | None) -> int:
 
 
 class WebhookController(Controller):
-    path = "/api/applications/{application_id:str}/webhooks"
+    path = "/api/applications/{applicationId:str}/webhooks"
     tags = ["Webhooks"]
-    opt = requires(Role.ADMIN)
+    opt = {**requires(Role.ADMIN), **own_application(NamedBy.PATH)}
 
     @post(
         "/",
@@ -79,15 +72,14 @@ class WebhookController(Controller):
     )
     async def create_webhook(
         self,
-        application_id: FromPath[str],
         data: JSONBody[CreateWebhookRequest],
         request: PrincipalRequest,
         webhooks: NamedDependency[WebhookStore],
         config: NamedDependency[Settings],
         idempotency: NamedDependency[Idempotency],
         idempotency_key: IdempotencyKey = None,
-    ) -> WebhookView:
-        application_id = _own_application(request.user, application_id)
+    ) -> WebhookResponse:
+        application_id = request.user.application_id
         events = webhook_rules.check_events(data.events)
         secret = webhook_rules.check_secret(data.secret)
         headers = webhook_rules.check_headers(data.headers)
@@ -108,67 +100,54 @@ class WebhookController(Controller):
             )
         except TooManyWebhooks as exc:
             raise conflict(str(exc)) from None
-        return _view(created)
+        return WebhookResponse.of(created)
 
     @get("/", summary="List an application's webhook subscriptions")
     async def list_webhooks(
         self,
-        application_id: FromPath[str],
         request: PrincipalRequest,
         webhooks: NamedDependency[WebhookStore],
-    ) -> list[WebhookView]:
-        application_id = _own_application(request.user, application_id)
-        return [_view(w) for w in await webhooks.list(application_id)]
+    ) -> list[WebhookResponse]:
+        return [WebhookResponse.of(w) for w in await webhooks.list(request.user.application_id)]
 
-    @get("/{webhook_id:str}", summary="Get a webhook subscription")
+    @get("/{webhookId:str}", summary="Get a webhook subscription")
     async def get_webhook(
         self,
-        application_id: FromPath[str],
-        webhook_id: FromPath[str],
+        webhookId: WebhookId,
         request: PrincipalRequest,
         webhooks: NamedDependency[WebhookStore],
-    ) -> WebhookView:
-        application_id = _own_application(request.user, application_id)
-        found = await webhooks.get(application_id, webhook_id)
+    ) -> WebhookResponse:
+        found = await webhooks.get(request.user.application_id, webhookId)
         if found is None:
             raise not_found("webhook not found")
-        return _view(found)
+        return WebhookResponse.of(found)
 
     @delete(
-        "/{webhook_id:str}",
+        "/{webhookId:str}",
         summary="Delete a webhook subscription",
         description="Deliveries not yet made are dropped; its delivery log goes with it.",
     )
     async def delete_webhook(
         self,
-        application_id: FromPath[str],
-        webhook_id: FromPath[str],
+        webhookId: WebhookId,
         request: PrincipalRequest,
         webhooks: NamedDependency[WebhookStore],
     ) -> None:
-        application_id = _own_application(request.user, application_id)
-        if not await webhooks.delete(application_id, webhook_id):
+        if not await webhooks.delete(request.user.application_id, webhookId):
             raise not_found("webhook not found")
 
     @get(
-        "/{webhook_id:str}/deliveries",
+        "/{webhookId:str}/deliveries",
         summary="Recent delivery attempts of a webhook subscription, newest first",
     )
-    async def list_deliveries(
+    async def list_webhook_deliveries(
         self,
-        application_id: FromPath[str],
-        webhook_id: FromPath[str],
+        webhookId: WebhookId,
         request: PrincipalRequest,
         webhooks: NamedDependency[WebhookStore],
-        limit: Annotated[
-            str | None,
-            QueryParameter(
-                description=f"At most this many ({DEFAULT_DELIVERIES} by default, ≤ {MAX_DELIVERIES})"
-            ),
-        ] = None,
+        limit: DeliveriesLimit = None,
     ) -> list[DeliveryAttempt]:
-        application_id = _own_application(request.user, application_id)
         count = _limit(limit)
-        if await webhooks.get(application_id, webhook_id) is None:
+        if await webhooks.get(request.user.application_id, webhookId) is None:
             raise not_found("webhook not found")
-        return await webhooks.deliveries(application_id, webhook_id, limit=count)
+        return await webhooks.deliveries(request.user.application_id, webhookId, limit=count)

@@ -12,12 +12,14 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, get
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_302_FOUND
 
-from api.rate_limiting import per_client
+from api.parameters import AppointmentId
+from api.rate_limiting import PerClient
 from domain import calendar, values
 from domain.errors import not_found
 from domain.keys import ServiceKeys
@@ -26,7 +28,8 @@ from domain.rate_limits import PUBLIC_READS
 from mail.compose import CALENDAR_KEY_PARAMETER
 from storage.appointments import AppointmentStore
 
-ICS_MEDIA_TYPE = "text/calendar; charset=utf-8"
+# Litestar names the charset of every text/* answer itself: naming it here too would name it twice.
+ICS_MEDIA_TYPE = "text/calendar"
 # The link may carry a key: it is neither cached nor passed on to the pages it leads to.
 _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 CalendarKey = Annotated[
@@ -57,43 +60,54 @@ def _room_url(appointment: Appointment, keys: ServiceKeys, key: str | None) -> s
 class CalendarController(Controller):
     path = "/api/cal/events"
     tags = ["Events"]
-    guards = [per_client(PUBLIC_READS)]
+    guards = [PerClient(PUBLIC_READS)]
 
     @get(
-        "/google/{appointment_id:str}/event",
+        "/google/{id:str}/event",
         exclude_from_auth=True,
         security=[],
         status_code=HTTP_302_FOUND,
         summary="Get the Google Calendar event URL of an appointment (302)",
+        response_description="A redirect to Google Calendar's page for adding the event",
+        response_headers=[
+            ResponseHeader(
+                name="location",
+                value="https://calendar.google.com/calendar/render?action=TEMPLATE",
+                description="Google Calendar's URL adding the appointment as an event",
+                required=True,
+                documentation_only=True,
+            )
+        ],
     )
-    async def google(
+    async def get_google_calendar_event(
         self,
-        appointment_id: FromPath[str],
+        id: AppointmentId,
         store: NamedDependency[AppointmentStore],
         keys: NamedDependency[ServiceKeys],
         key: CalendarKey = None,
     ) -> Redirect:
-        appointment = await _appointment(store, appointment_id)
+        appointment = await _appointment(store, id)
         details = calendar.event_description(appointment, _room_url(appointment, keys, key))
         return Redirect(
             calendar.google_calendar_url(appointment, details), status_code=HTTP_302_FOUND, headers=_PRIVATE
         )
 
     @get(
-        "/ical/{appointment_id:str}/event",
+        "/ical/{id:str}/event",
         exclude_from_auth=True,
         security=[],
         media_type=ICS_MEDIA_TYPE,
         summary="Get the appointment's event in iCalendar format",
+        response_description="The event as an iCalendar (RFC 5545) file",
     )
-    async def ical(
+    async def get_ical_event(
         self,
-        appointment_id: FromPath[str],
+        id: AppointmentId,
         store: NamedDependency[AppointmentStore],
         keys: NamedDependency[ServiceKeys],
         key: CalendarKey = None,
     ) -> Response[bytes]:
-        appointment = await _appointment(store, appointment_id)
+        appointment = await _appointment(store, id)
         room_url = _room_url(appointment, keys, key)
         body = calendar.ics(
             # The event without attendees: this download is public.

@@ -1,4 +1,8 @@
-"""Reads over many appointments: slot and overlap counts, eligibility."""
+"""Reads over many appointments: slot and overlap counts, eligibility.
+
+The paged list is `GET /api/appointments` (api.appointments.routes): Litestar wants one controller
+per path.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +10,35 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, QueryParameter
 
+from api import parameters
 from api.auth.guards import requires
-from api.rate_limiting import per_client
-from api.schemas import (
-    AppointmentCountView,
-    AppointmentOverlapView,
-    present,
-)
+from api.queries import params
+from api.rate_limiting import PerClient
 from domain import values
 from domain.access import Principal, Role
 from domain.durations import format_duration, unquote
 from domain.limits import MAX_TIME_FRAME
 from domain.model import Status
 from domain.rate_limits import PUBLIC_READS
-from domain.views import AppointmentView
+from domain.views import (
+    AppointmentCountResponse,
+    AppointmentOverlapResponse,
+    GetAppointmentResponse,
+    present,
+)
 from storage.queries import AppointmentFilter, AppointmentQueries, Page
 
 MAX_ELIGIBLE = 1000
+SUCCESSOR = '</api/appointments/>; rel="successor-version"'
 
 PrincipalRequest = Request[Principal, str, object]
+
+PublicApplicationId = Annotated[
+    str, parameters.query("applicationId", "Unique application identifier", type="string", minLength=1)
+]
 
 
 class AppointmentQueryController(Controller):
@@ -38,23 +49,23 @@ class AppointmentQueryController(Controller):
         "/count",
         exclude_from_auth=True,
         security=[],
-        guards=[per_client(PUBLIC_READS)],
+        guards=[PerClient(PUBLIC_READS)],
         summary="Count scheduled appointments per slot in a time frame (no authentication)",
     )
-    async def count(
+    async def count_appointments(
         self,
         queries: NamedDependency[AppointmentQueries],
-        application_id: Annotated[str, QueryParameter(name="applicationId")],
-        start: FromQuery[str],
-        time_frame: Annotated[str, QueryParameter(name="timeFrame")],
-    ) -> list[AppointmentCountView]:
+        application_id: PublicApplicationId,
+        start: params.Start,
+        time_frame: params.TimeFrame,
+    ) -> list[AppointmentCountResponse]:
         begin = values.parse_timestamp("start", start)
         frame = values.parse_duration_field("timeFrame", time_frame, maximum=MAX_TIME_FRAME)
         slots = await queries.count_slots(
             values.parse_id("applicationId", application_id), begin, begin + frame
         )
         return [
-            AppointmentCountView(
+            AppointmentCountResponse(
                 count=s.count,
                 duration=format_duration(s.duration),
                 start=s.start,
@@ -68,19 +79,19 @@ class AppointmentQueryController(Controller):
         "/overlap/count",
         exclude_from_auth=True,
         security=[],
-        guards=[per_client(PUBLIC_READS)],
+        guards=[PerClient(PUBLIC_READS)],
         summary="Count scheduled or activated appointments overlapping an interval (no authentication)",
     )
-    async def overlap_count(
+    async def count_overlapping_appointments(
         self,
         queries: NamedDependency[AppointmentQueries],
-        application_id: Annotated[str, QueryParameter(name="applicationId")],
-        start: FromQuery[str],
-        duration: FromQuery[str],
-    ) -> AppointmentOverlapView:
+        application_id: PublicApplicationId,
+        start: params.Start,
+        duration: params.OverlapDuration,
+    ) -> AppointmentOverlapResponse:
         begin = values.parse_timestamp("start", start)
         length = values.parse_duration_field("duration", duration, maximum=MAX_TIME_FRAME)
-        return AppointmentOverlapView(
+        return AppointmentOverlapResponse(
             count=await queries.count_overlapping(
                 values.parse_id("applicationId", application_id), begin, begin + length
             )
@@ -92,13 +103,24 @@ class AppointmentQueryController(Controller):
         deprecated=True,
         summary="[Deprecated] Appointments not yet activated",
         description="Every scheduled appointment may be activated at any time; prefer the list endpoint.",
+        response_headers=[
+            ResponseHeader(
+                name="Deprecation", value="true", description="Always `true`", documentation_only=True
+            ),
+            ResponseHeader(
+                name="Link",
+                value=SUCCESSOR,
+                description="The list endpoint, its successor",
+                documentation_only=True,
+            ),
+        ],
     )
-    async def eligible(
+    async def find_eligible_appointments(
         self,
         request: PrincipalRequest,
         queries: NamedDependency[AppointmentQueries],
-        time_frame: Annotated[str | None, QueryParameter(name="timeFrame")] = None,
-    ) -> Response[list[AppointmentView]]:
+        time_frame: params.EligibleTimeFrame = None,
+    ) -> Response[list[GetAppointmentResponse]]:
         principal = request.user
         frame = None
         if time_frame is not None and unquote(time_frame):
@@ -113,5 +135,5 @@ class AppointmentQueryController(Controller):
         )
         return Response(
             [present(a, principal) for a in found],
-            headers={"Deprecation": "true", "Link": '</api/appointments/>; rel="successor-version"'},
+            headers={"Deprecation": "true", "Link": SUCCESSOR},
         )

@@ -1,21 +1,26 @@
-"""The error responses in the OpenAPI document: every status a handler can answer, with `ErrorBody`.
+"""What the OpenAPI document says beyond what Litestar derives from the routes.
 
-Litestar documents only the success response and its own 400 shape; the service answers every
-failure as `{status, error, message, field?}` (api.errors). `documented(Controller, 400, 404, ...)`
-adds those statuses to each route handler of a controller, so that the document describes every
-response a client can get (tests/robustness/test_schemathesis.py holds the service to it).
+- Every status a handler can answer, with `ErrorBody`: Litestar documents only the success
+  response and its own 400 shape; the service answers every failure as `{status, error, message,
+  field?}` (api.errors). `documented(Controller, 400, 404, ...)` adds those statuses to each route
+  handler of a controller, so that the document describes every response a client can get
+  (tests/robustness/test_schemathesis.py holds the service to it).
+- Readable, stable operation ids: the handler's name in camelCase (`schedule_appointment` is
+  `scheduleAppointment`), which generated clients turn into their method names.
+- Public operations say so with an empty `security` (`finish_document`).
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from litestar import Controller
+from litestar import Controller, Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 
 from api.auth.guards import COMMAND
 from api.errors import ErrorBody, status_of
+from api.rate_limiting import PerClient
 from domain.commands import Command
 
 DESCRIPTIONS = {
@@ -51,13 +56,15 @@ def is_public(handler: HTTPRouteHandler) -> bool:
     return handler.security is not None and all(not requirement for requirement in handler.security)
 
 
-def _statuses_of(handler: HTTPRouteHandler, statuses: tuple[int, ...]) -> set[int]:
+def _statuses_of(handler: HTTPRouteHandler, guards: list[object], statuses: tuple[int, ...]) -> set[int]:
     command: Command | None = handler.opt.get(COMMAND)
     if command is not None:
         # The command says how it may be refused; the caller may also lack rights, and the
         # workflow service may be away.
         statuses = (401, 403, 503, *(status_of(kind) for kind in command.refusals))
     chosen = {400, *statuses}
+    if any(isinstance(guard, PerClient) for guard in guards):
+        chosen.add(429)
     if handler.http_methods & _BODY_METHODS:
         chosen.update(BODY_STATUSES)
     if handler.http_methods == {"GET"}:
@@ -74,11 +81,35 @@ def documented(controller: C, *statuses: int) -> C:
 
     Responses a handler declares itself win. Public handlers (`security=[]`) lose 401 and 403.
     """
+    # A controller's own guards are a class attribute only where it declares them.
+    controller_guards = vars(controller).get("guards") or []
     for value in vars(controller).values():
         if isinstance(value, HTTPRouteHandler):
-            value.responses = {**error_responses(*_statuses_of(value, statuses)), **(value.responses or {})}
+            value.responses = {
+                **error_responses(
+                    *_statuses_of(value, [*controller_guards, *(value.guards or ())], statuses)
+                ),
+                **(value.responses or {}),
+            }
             if is_public(value):
                 # Litestar leaves an empty `security` out, and the route would seem to need the
-                # document's global bearer token; the empty requirement says "no credentials".
+                # document's global bearer token: marked here, made empty by `finish_document`.
                 value.security = [{}]
     return controller
+
+
+def camel_case_operation_id(handler: HTTPRouteHandler, *_: Any) -> str:
+    first, *rest = handler.handler_name.split("_")
+    return first + "".join(word.title() for word in rest)
+
+
+def finish_document(app: Litestar) -> None:
+    """Public operations with `security: []`: no credentials, whatever the document's default.
+
+    Done on the document object before it is first served; Litestar serves that object.
+    """
+    for path_item in (app.openapi_schema.paths or {}).values():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(path_item, method, None)
+            if operation is not None and operation.security == [{}]:
+                operation.security = []

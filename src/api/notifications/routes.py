@@ -11,16 +11,20 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from api.auth.guards import requires
+from api.auth.guards import own_application, requires
 from api.mailing import code_message, send_or_raise
+from api.notifications.schemas import (
+    EmailNotificationRequest,
+    ServiceConfirmationRequest,
+    ServiceVerificationRequest,
+)
 from api.rate_limiting import RateLimits
-from api.schemas import EmailNotificationRequest, ServiceConfirmationRequest, ServiceVerificationRequest
 from config import Settings
 from domain import otp, rendering
-from domain.access import Principal, Role
+from domain.access import NamedBy, Principal, Role
 from domain.durations import unquote
 from domain.email_address import mailbox, parse_address
-from domain.errors import DomainError, ErrorKind, forbidden, invalid
+from domain.errors import DomainError, ErrorKind, invalid
 from domain.keys import ServiceKeys
 from domain.model import ROOM_TYPE, RoomAccess
 from domain.notifications import ApplicationSettings
@@ -32,10 +36,8 @@ from storage.applications import ApplicationStore, ConfirmOutcome
 PrincipalRequest = Request[Principal, str, object]
 
 
-def _application_of(principal: Principal, application_id: str | None) -> str:
-    if application_id is not None and application_id != principal.application_id:
-        raise forbidden("applicationId differs from the application of the token")
-    return principal.application_id
+# Admins act on their own application; a body's `applicationId` may only repeat it.
+ADMIN_OF_THIS_APPLICATION = {**requires(Role.ADMIN), **own_application(NamedBy.BODY)}
 
 
 async def _admin_mail(rate_limits: RateLimits, application_id: str, to: str) -> None:
@@ -54,7 +56,7 @@ class NotificationController(Controller):
 
     @post(
         "/verify",
-        opt=requires(Role.ADMIN),
+        opt=ADMIN_OF_THIS_APPLICATION,
         status_code=HTTP_204_NO_CONTENT,
         summary="Start the email service verification: mail a 6-digit code",
         description=(
@@ -62,7 +64,7 @@ class NotificationController(Controller):
             f"A new request replaces the code pending for the application. {_MAIL_LIMITS}"
         ),
     )
-    async def verify(
+    async def verify_email_service(
         self,
         data: JSONBody[ServiceVerificationRequest],
         request: PrincipalRequest,
@@ -71,7 +73,7 @@ class NotificationController(Controller):
         mailer: NamedDependency[SmtpSender],
         rate_limits: NamedDependency[RateLimits],
     ) -> None:
-        application_id = _application_of(request.user, data.application_id)
+        application_id = request.user.application_id
         email = parse_address("toEmail", data.to_email)
         await _admin_mail(rate_limits, application_id, email)
         code = otp.new_code()
@@ -92,18 +94,18 @@ class NotificationController(Controller):
 
     @post(
         "/confirm",
-        opt=requires(Role.ADMIN),
+        opt=ADMIN_OF_THIS_APPLICATION,
         status_code=HTTP_204_NO_CONTENT,
         summary="Confirm the email service verification with the mailed code",
     )
-    async def confirm(
+    async def confirm_email_service(
         self,
         data: JSONBody[ServiceConfirmationRequest],
         request: PrincipalRequest,
         applications: NamedDependency[ApplicationStore],
         hasher: NamedDependency[otp.CodeHasher],
     ) -> None:
-        application_id = _application_of(request.user, data.application_id)
+        application_id = request.user.application_id
         code = unquote(data.code)
         outcome = await applications.confirm_verification(
             application_id,
@@ -119,12 +121,12 @@ class NotificationController(Controller):
 
     @post(
         "/test",
-        opt=requires(Role.ADMIN),
+        opt=ADMIN_OF_THIS_APPLICATION,
         status_code=HTTP_204_NO_CONTENT,
         summary="Send a template, rendered with sample data, to an address",
         description=_MAIL_LIMITS,
     )
-    async def test(
+    async def send_test_email(
         self,
         data: JSONBody[EmailNotificationRequest],
         request: PrincipalRequest,
@@ -134,7 +136,7 @@ class NotificationController(Controller):
         keys: NamedDependency[ServiceKeys],
         rate_limits: NamedDependency[RateLimits],
     ) -> None:
-        application_id = _application_of(request.user, data.application_id)
+        application_id = request.user.application_id
         to_email = parse_address("toEmail", data.to_email)
         template = data.to_template()
         await _admin_mail(rate_limits, application_id, to_email)

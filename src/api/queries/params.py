@@ -1,14 +1,19 @@
-"""Query parameters of the list endpoints: lists, ranges and paging, parsed into filters."""
+"""Query parameters of the reads over many appointments: lists, ranges, paging, time frames.
+
+Declared as the contract types them (`pageSize` an integer, `sortOrder` asc or desc, `start` a
+date-time); parsed here, so that errors name the parameter as clients spell it.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Annotated
 
+from api.parameters import DATE_TIME, DURATION, INTEGER, query
 from domain import values
-from domain.access import Principal
 from domain.durations import unquote
-from domain.errors import forbidden, invalid, shown
+from domain.errors import invalid, shown
 from storage.queries import Page, SortField
 
 DEFAULT_PAGE_SIZE = 25
@@ -19,6 +24,71 @@ MAX_PAGE_NUMBER = 100_000
 # of strings" rather than "an array or null", which a query string cannot tell apart.
 QueryList = tuple[str, ...]
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+_LIST = {"type": "array", "items": {"type": "string"}}
+
+ApplicationFilter = Annotated[
+    str | None,
+    query("applicationId", "Unique application identifier: the token's own", type="string"),
+]
+OrganizerIds = Annotated[
+    QueryList,
+    query(
+        "organizerId",
+        "Organizer ids, repeated or comma-separated: for supervisors; other roles see what they organize",
+        **_LIST,
+    ),
+]
+Durations = Annotated[
+    QueryList,
+    query(
+        "duration",
+        "Appointment durations, repeated or comma-separated, in ISO 8601 (PT30M)",
+        type="array",
+        items={"type": "string", **DURATION},
+    ),
+]
+Range = Annotated[
+    QueryList,
+    query(
+        "range",
+        "Start and end (UTC, ISO 8601), comma-separated: appointments starting in between",
+        type="array",
+        items=DATE_TIME,
+        minItems=2,
+        maxItems=2,
+    ),
+]
+PageSize = Annotated[
+    str | None,
+    query(
+        "pageSize",
+        f"Page size ({DEFAULT_PAGE_SIZE} by default; more than {MAX_PAGE_SIZE} gives {MAX_PAGE_SIZE})",
+        minimum=1,
+        **INTEGER,
+    ),
+]
+PageNumber = Annotated[
+    str | None,
+    query("pageNumber", "Page number, from 1", minimum=1, maximum=MAX_PAGE_NUMBER, **INTEGER),
+]
+SortFieldParameter = Annotated[
+    str | None,
+    query("sortField", "Field to sort by", type="string", enum=[f.value for f in SortField]),
+]
+SortOrder = Annotated[
+    str | None, query("sortOrder", "asc (the default) or desc", type="string", enum=["asc", "desc"])
+]
+Start = Annotated[str, query("start", "UTC start date and time (ISO 8601)", **DATE_TIME)]
+TimeFrame = Annotated[
+    str, query("timeFrame", "How far after `start` to count, in ISO 8601 (at most 366 days)", **DURATION)
+]
+OverlapDuration = Annotated[
+    str, query("duration", "Length of the interval from `start`, in ISO 8601 (at most 366 days)", **DURATION)
+]
+EligibleTimeFrame = Annotated[
+    str | None,
+    query("timeFrame", "Only appointments starting within this duration from now (ISO 8601)", **DURATION),
+]
 
 
 def items(raw: QueryList) -> list[str]:
@@ -68,8 +138,3 @@ def page(
     return Page(
         number=number, size=min(size, MAX_PAGE_SIZE), sort_field=SortField(field), descending=order == "desc"
     )
-
-
-def same_application(principal: Principal, application_id: str | None) -> None:
-    if application_id is not None and unquote(application_id) != principal.application_id:
-        raise forbidden("applicationId differs from the application of the token")

@@ -92,7 +92,7 @@ class CodecController(Controller):
         status_code=HTTP_200_OK,
         summary="Decrypt payloads for Temporal UI (ROLE_ADMIN: its application's; ROLE_OPERATOR: all)",
     )
-    async def decode(
+    async def decode_payloads(
         self, request: Request[Principal, str, object], codec: NamedDependency[EncryptionCodec]
     ) -> dict[str, Any]:
         return await decode_for(request.user, request, codec)
@@ -102,7 +102,7 @@ class CodecController(Controller):
         status_code=HTTP_200_OK,
         summary="Encrypt payloads for Temporal UI (ROLE_ADMIN: its application's; ROLE_OPERATOR: all)",
     )
-    async def encode(
+    async def encode_payloads(
         self, request: Request[Principal, str, object], codec: NamedDependency[EncryptionCodec]
     ) -> dict[str, Any]:
         return await encode_for(request.user, request, codec)

@@ -1,0 +1,1 @@
+"""An application's settings, as its admin configures them."""

@@ -1,0 +1,1 @@
+"""The payload codec Temporal UI calls to show operators decrypted payloads, and its CORS."""

@@ -1,1 +1,0 @@
-"""Route handlers, grouped by resource."""

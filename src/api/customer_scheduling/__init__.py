@@ -1,0 +1,1 @@
+"""Customers scheduling for themselves with a one-time password mailed to them."""

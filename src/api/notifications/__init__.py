@@ -1,0 +1,1 @@
+"""An application's email service: its verification and test emails."""

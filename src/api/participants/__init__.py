@@ -1,0 +1,1 @@
+"""Adding, reading and removing an appointment's participants, and its reassignment."""

@@ -1,0 +1,1 @@
+"""An application's signed webhook subscriptions and their delivery log."""
