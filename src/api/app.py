@@ -14,7 +14,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,6 +25,7 @@ from api.calendars.routes import CalendarController
 from api.codec.cors import CodecCors
 from api.codec.routes import CodecController, development_codec
 from api.customer_scheduling.routes import CustomerSchedulingController
+from api.docs_assets import docs_assets, docs_render_plugins
 from api.errors import database_unavailable, exception_handlers
 from api.health import health
 from api.idempotency import Idempotency
@@ -188,6 +188,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             documented(CalendarController, 404, 503),
             documented(WebhookController, 401, 403, 404, 409, 422, 503),
             health,
+            docs_assets(),
             *development,
         ],
         lifespan=[connections],
@@ -213,7 +214,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="1.0.0",
             description="Schedule video calls between contact-center agents and customers.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+            render_plugins=docs_render_plugins(),
             components=Components(
                 security_schemes={
                     "jwtBearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
