@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from litestar import Controller, Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, OpenAPIType, Operation, Schema
 
 from api.auth.guards import COMMAND
 from api.errors import ErrorBody, status_of
@@ -103,13 +104,42 @@ def camel_case_operation_id(handler: HTTPRouteHandler, *_: Any) -> str:
     return first + "".join(word.title() for word in rest)
 
 
-def finish_document(app: Litestar) -> None:
-    """Public operations with `security: []`: no credentials, whatever the document's default.
+def _header(description: str, schema: Schema) -> OpenAPIHeader:
+    return OpenAPIHeader(schema=schema, description=description, required=True)
 
-    Done on the document object before it is first served; Litestar serves that object.
+
+_RETRY_AFTER = _header("Seconds to wait before retrying", Schema(type=OpenAPIType.INTEGER, minimum=1))
+# The headers of error answers, which Litestar's response specs cannot declare (api.errors sets them).
+_ERROR_HEADERS = {"429": {"Retry-After": _RETRY_AFTER}, "503": {"Retry-After": _RETRY_AFTER}}
+
+
+def _challenge(operation: Operation) -> OpenAPIHeader:
+    scheme = (
+        "Basic" if any("basicOtp" in requirement for requirement in operation.security or ()) else "Bearer"
+    )
+    return _header(
+        f"The credentials to send: `{scheme}`", Schema(type=OpenAPIType.STRING, pattern=f"^{scheme} ")
+    )
+
+
+def finish_document(app: Litestar) -> None:
+    """What Litestar's route options cannot say, written on the document before it is first served
+    (Litestar serves that object):
+
+    - public operations with `security: []`: no credentials, whatever the document's default;
+    - the headers of error answers: the challenge of a 401, `Retry-After` of a 429 or 503.
     """
     for path_item in (app.openapi_schema.paths or {}).values():
         for method in ("get", "put", "post", "delete", "patch"):
-            operation = getattr(path_item, method, None)
-            if operation is not None and operation.security == [{}]:
+            operation: Operation | None = getattr(path_item, method, None)
+            if operation is None:
+                continue
+            if operation.security == [{}]:
                 operation.security = []
+            for status, response in (operation.responses or {}).items():
+                if not isinstance(response, OpenAPIResponse):
+                    continue
+                headers = {"WWW-Authenticate": _challenge(operation)} if status == "401" else {}
+                headers.update(_ERROR_HEADERS.get(status, {}))
+                if headers:
+                    response.headers = {**(response.headers or {}), **headers}

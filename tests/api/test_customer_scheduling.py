@@ -199,10 +199,22 @@ async def test_otp_requests_validate_the_address(
     assert missing.status_code == 400 and missing.json()["field"] == "applicationId"
 
 
-async def test_a_401_challenges_with_basic(http: httpx.AsyncClient, application_id: str) -> None:
-    response = await http.post("/api/appointments/basic", json=schedule_body(applicationId=application_id))
-    assert response.status_code == 401
-    assert response.headers["www-authenticate"].startswith("Basic ")
+async def test_a_401_challenges_with_basic(
+    http: httpx.AsyncClient, auth: TokenFactory, application_id: str
+) -> None:
+    body = schedule_body(applicationId=application_id)
+    # Without Basic credentials the request is challenged before its body is even read.
+    for kwargs in (
+        {"json": body},
+        {"json": body, "headers": auth(Role.AGENT)},
+        {"content": b"{not json", "headers": {"content-type": "application/json"}},
+        {"content": b"", "headers": {"content-type": "text/plain"}},
+    ):
+        response = await http.post("/api/appointments/basic", **kwargs)
+        assert response.status_code == 401, (kwargs, response.text)
+        assert response.headers["www-authenticate"].startswith("Basic "), kwargs
+    documented = (await http.get("/schema/openapi.json")).json()["paths"]["/api/appointments/basic"]["post"]
+    assert "www-authenticate" in {h.lower() for h in documented["responses"]["401"]["headers"]}
 
 
 async def test_a_bad_schedule_does_not_spend_the_code(

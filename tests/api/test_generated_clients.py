@@ -179,7 +179,7 @@ def _ok(response: Any, model: type) -> Any:
 async def _schedule(client: PythonClient, agent: Any, start: datetime, **fields: Any) -> Any:
     models = client.models
     body = models.ScheduleAppointmentRequest(
-        start=iso(start),
+        start=start,
         duration=fields.pop("duration", "PT30M"),
         timezone=fields.pop("timezone", "Europe/Berlin"),
         title=fields.pop("title", "Generated client"),
@@ -242,9 +242,9 @@ async def test_the_python_client_schedules_reads_and_reschedules(
 ) -> None:
     models = python_client.models
     start = _base(31)
-    customer = models.CustomerBody(
-        name=models.NameBody(first_name="Ada", last_name="Lovelace"),
-        contact=models.ContactBody(primary_email="ada@example.test", primary_phone="2102234988"),
+    customer = models.CustomerDetails(
+        name=models.Name(first_name="Ada", last_name="Lovelace"),
+        contact=models.Contact(primary_email="ada@example.test", primary_phone="2102234988"),
         username="ada@example.test",
     )
     metadata = models.ScheduleAppointmentRequestMetadata.from_dict({"refNo": "GEN-1"})
@@ -289,7 +289,7 @@ async def test_the_python_client_schedules_reads_and_reschedules(
         rescheduled = await python_client.operation("rescheduleAppointment").asyncio_detailed(
             client=agent,
             body=models.RescheduleAppointmentRequest(
-                id=created.id, start=iso(later), duration="PT1H", timezone="UTC"
+                id=created.id, start=later, duration="PT1H", timezone="UTC"
             ),
         )
         moved = _ok(rescheduled, models.GetAppointmentResponse)
@@ -340,7 +340,7 @@ async def test_the_python_client_lists_with_paging_sorting_and_filters(
         assert shown == ["Third"] and page.total == 1
 
         # From the start of the first half hour on, up to (not including) the third's start.
-        page, shown = await titles(range_=[iso(base + hour / 2), iso(base + 2 * hour)])
+        page, shown = await titles(range_=[base + hour / 2, base + 2 * hour])
         assert shown == ["Second"] and page.total == 1
         assert page.content[0] == second
 
@@ -357,12 +357,12 @@ async def test_the_public_counts_with_an_anonymous_python_client(
     async with python_client.anonymous() as anonymous:
         refused = await python_client.operation("scheduleAppointment").asyncio_detailed(
             client=anonymous,
-            body=models.ScheduleAppointmentRequest(start=iso(base), duration="PT5M", timezone="UTC"),
+            body=models.ScheduleAppointmentRequest(start=base, duration="PT5M", timezone="UTC"),
         )
         assert refused.status_code == 401 and isinstance(refused.parsed, models.ErrorBody)
 
         counted = await python_client.operation("countAppointments").asyncio_detailed(
-            client=anonymous, application_id=application_id, start=iso(base), time_frame="PT2H"
+            client=anonymous, application_id=application_id, start=base, time_frame="PT2H"
         )
         assert counted.status_code == 200, counted.content
         slots = counted.parsed
@@ -379,7 +379,7 @@ async def test_the_public_counts_with_an_anonymous_python_client(
             (base - hour, "PT3H", 3),
         ):
             response = await overlap.asyncio_detailed(
-                client=anonymous, application_id=application_id, start=iso(start), duration=duration
+                client=anonymous, application_id=application_id, start=start, duration=duration
             )
             assert _ok(response, models.AppointmentOverlapResponse).count == count, (start, duration)
 

@@ -42,8 +42,11 @@ class JWTAuthenticationMiddleware:
 
     async def _authenticate(self, scope: Scope) -> tuple[Principal, str]:
         header = next((v for k, v in scope["headers"] if k == b"authorization"), b"").decode("latin-1")
-        scheme, _, token = header.partition(" ")
+        scheme, _, token = header.strip().partition(" ")
         token = token.strip()
+        if not token and scheme.count(".") == 2:
+            # The contract's samples send the token alone (`Authorization: <jwt>`), as an API key.
+            scheme, token = "bearer", scheme
         if scheme.lower() != "bearer" or not token:
             raise NotAuthorizedException("a bearer token is required in the Authorization header")
         try:
