@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from litestar.params import Parameter, QueryParameter
 
-from domain.fields import DURATION_PATTERN
+from domain.fields import DURATION_PATTERN, MIN_DURATION_LENGTH
 
 
 def parameter(description: str, **schema: Any) -> Any:
@@ -25,7 +25,7 @@ def query(name: str, description: str, **schema: Any) -> Any:
 
 
 DATE_TIME = {"type": "string", "format": "date-time"}
-DURATION = {"type": "string", "pattern": DURATION_PATTERN}
+DURATION = {"type": "string", "pattern": DURATION_PATTERN, "minLength": MIN_DURATION_LENGTH}
 INTEGER = {"type": "integer", "format": "int64"}
 
 AppointmentId = Annotated[

@@ -24,6 +24,7 @@ T = TypeVar("T")
 
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,12}")
 
 
 def parse_timestamp(field: str, raw: str) -> datetime:
@@ -133,3 +134,15 @@ def parse_url_base(field: str, raw: str) -> str:
 def optional(parse: Callable[[str, str], str], field: str, raw: T) -> T | str:
     """`parse(field, raw)` for a string; anything else (None, UNSET) as it is."""
     return parse(field, raw) if isinstance(raw, str) else raw
+
+
+def parse_whole_number(field: str, raw: str, minimum: int | None = None) -> int:
+    """A whole number of at most 12 digits, as a query parameter spells it."""
+    text = unquote(raw)
+    # ASCII digits only: str.isdigit() also accepts superscripts, which int() refuses.
+    if not _WHOLE_NUMBER.fullmatch(text):
+        raise invalid(field, f"{field}: {shown(raw)} is not a whole number")
+    value = int(text)
+    if minimum is not None and value < minimum:
+        raise invalid(field, f"{field}: must be at least {minimum}")
+    return value

@@ -6,14 +6,13 @@ date-time); parsed here, so that errors name the parameter as clients spell it.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated
 
 from api.parameters import DATE_TIME, DURATION, INTEGER, query
 from domain import values
 from domain.durations import unquote
-from domain.errors import invalid, shown
+from domain.errors import invalid
 from storage.queries import Page, SortField
 
 DEFAULT_PAGE_SIZE = 25
@@ -23,7 +22,6 @@ MAX_PAGE_NUMBER = 100_000
 # Repeated parameters; absent: empty. A tuple, not `list | None`: the document then says "an array
 # of strings" rather than "an array or null", which a query string cannot tell apart.
 QueryList = tuple[str, ...]
-_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 _LIST = {"type": "array", "items": {"type": "string"}}
 
 ApplicationFilter = Annotated[
@@ -108,31 +106,19 @@ def time_range(raw: QueryList) -> tuple[datetime, datetime] | None:
     return start, end
 
 
-def _whole_number(field: str, raw: str | None, default: int) -> int:
-    """Parsed here, not by the framework, so that errors name the parameter as clients spell it."""
-    text = unquote(raw or "")
-    if not text:
-        return default
-    # ASCII digits only: str.isdigit() also accepts superscripts, which int() refuses (a 500).
-    if not _WHOLE_NUMBER.fullmatch(text) or len(text) > 12:
-        raise invalid(field, f"{field}: {shown(raw)} is not a whole number")
-    return int(text)
-
-
 def page(
     page_size: str | None, page_number: str | None, sort_field: str | None, sort_order: str | None
 ) -> Page:
-    size = _whole_number("pageSize", page_size, DEFAULT_PAGE_SIZE)
-    number = _whole_number("pageNumber", page_number, 1)
-    if size < 1:
-        raise invalid("pageSize", "pageSize: must be at least 1")
+    size = DEFAULT_PAGE_SIZE if page_size is None else values.parse_whole_number("pageSize", page_size, 1)
+    number = 1 if page_number is None else values.parse_whole_number("pageNumber", page_number)
     if not 1 <= number <= MAX_PAGE_NUMBER:
         raise invalid("pageNumber", f"pageNumber: must be between 1 and {MAX_PAGE_NUMBER}")
-    field = unquote(sort_field or SortField.START.value)
+    # Absent is the default; present but empty is no value the document allows.
+    field = SortField.START.value if sort_field is None else unquote(sort_field)
     if field not in SortField.__members__.values():
         allowed = ", ".join(f.value for f in SortField)
         raise invalid("sortField", f"sortField: {field!r} is not one of {allowed}")
-    order = unquote(sort_order or "asc").lower()
+    order = "asc" if sort_order is None else unquote(sort_order).lower()
     if order not in ("asc", "desc"):
         raise invalid("sortOrder", "sortOrder: must be asc or desc")
     return Page(

@@ -19,7 +19,7 @@ from api.queries import params
 from api.rate_limiting import PerClient
 from domain import values
 from domain.access import Principal, Role
-from domain.durations import format_duration, unquote
+from domain.durations import format_duration
 from domain.limits import MAX_TIME_FRAME
 from domain.model import Status
 from domain.rate_limits import PUBLIC_READS
@@ -123,7 +123,7 @@ class AppointmentQueryController(Controller):
     ) -> Response[list[GetAppointmentResponse]]:
         principal = request.user
         frame = None
-        if time_frame is not None and unquote(time_frame):
+        if time_frame is not None:
             frame = values.parse_duration_field("timeFrame", time_frame, maximum=MAX_TIME_FRAME)
         found, _ = await queries.page(
             AppointmentFilter(

@@ -18,10 +18,9 @@ from api.idempotency import Idempotency, IdempotencyKey
 from api.parameters import INTEGER, parameter, query
 from api.webhooks.schemas import CreateWebhookRequest
 from config import Settings
-from domain import webhook_rules
+from domain import values, webhook_rules
 from domain.access import NamedBy, Principal, Role
-from domain.durations import unquote
-from domain.errors import conflict, invalid, not_found, shown
+from domain.errors import conflict, not_found
 from domain.views import WebhookResponse
 from domain.webhooks import DeliveryAttempt
 from outbound.webhook_urls import check_webhook_url
@@ -47,12 +46,9 @@ DeliveriesLimit = Annotated[
 
 
 def _limit(raw: str | None) -> int:
-    text = unquote(raw or "")
-    if not text:
+    if raw is None:
         return DEFAULT_DELIVERIES
-    if not (text.isascii() and text.isdigit()) or len(text) > 12 or int(text) < 1:
-        raise invalid("limit", f"limit: {shown(raw)} is not a whole number of at least 1")
-    return min(int(text), MAX_DELIVERIES)
+    return min(values.parse_whole_number("limit", raw, 1), MAX_DELIVERIES)
 
 
 class WebhookController(Controller):
