@@ -12,12 +12,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from litestar import Controller, Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, OpenAPIType, Operation, Schema
+from litestar.openapi.spec import (
+    OpenAPI,
+    OpenAPIFormat,
+    OpenAPIHeader,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Schema,
+)
 
 from api.auth.guards import COMMAND
 from api.errors import ErrorBody, status_of
@@ -127,8 +136,10 @@ def finish_document(app: Litestar) -> None:
     (Litestar serves that object):
 
     - public operations with `security: []`: no credentials, whatever the document's default;
-    - the headers of error answers: the challenge of a 401, `Retry-After` of a 429 or 503.
+    - the headers of error answers: the challenge of a 401, `Retry-After` of a 429 or 503;
+    - examples of date-times a week ahead, so that an example request schedules what it shows.
     """
+    _date_time_examples(app.openapi_schema, datetime.now(UTC) + EXAMPLE_LEAD)
     for path_item in (app.openapi_schema.paths or {}).values():
         for method in ("get", "put", "post", "delete", "patch"):
             operation: Operation | None = getattr(path_item, method, None)
@@ -143,3 +154,15 @@ def finish_document(app: Litestar) -> None:
                 headers.update(_ERROR_HEADERS.get(status, {}))
                 if headers:
                     response.headers = {**(response.headers or {}), **headers}
+
+
+# How far ahead the document's example date-times are: within every scheduling bound.
+EXAMPLE_LEAD = timedelta(days=7)
+
+
+def _date_time_examples(document: OpenAPI, moment: datetime) -> None:
+    example = moment.strftime("%Y-%m-%dT10:00:00Z")
+    for component in ((document.components and document.components.schemas) or {}).values():
+        for prop in (component.properties or {}).values():
+            if isinstance(prop, Schema) and prop.format == OpenAPIFormat.DATE_TIME and prop.examples:
+                prop.examples = [example]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -146,3 +146,21 @@ def parse_whole_number(field: str, raw: str, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         raise invalid(field, f"{field}: must be at least {minimum}")
     return value
+
+
+def parse_list(raw: Iterable[str]) -> list[str]:
+    """A query parameter's values, repeated or comma-separated alike; empty ones left out."""
+    return [unquote(part) for value in raw for part in value.split(",") if unquote(part)]
+
+
+def parse_time_range(field: str, raw: Iterable[str]) -> tuple[datetime, datetime] | None:
+    """A start and an end, comma-separated (or repeated); none when no value is given."""
+    parts = parse_list(raw)
+    if not parts:
+        return None
+    if len(parts) != 2:
+        raise invalid(field, f"{field}: give a start and an end, comma-separated (start,end)")
+    start, end = (parse_timestamp(field, item) for item in parts)
+    if end < start:
+        raise invalid(field, f"{field}: the end is before the start")
+    return start, end

@@ -77,14 +77,16 @@ class AppointmentController(Controller):
         page = params.page(page_size, page_number, sort_field, sort_order)
         # Supervisors choose the organizers; everyone else sees what they organize.
         organizers = (
-            tuple(params.items(organizer_id)) if Role.SUPERVISOR in principal.roles else (principal.sub,)
+            tuple(values.parse_list(organizer_id)) if Role.SUPERVISOR in principal.roles else (principal.sub,)
         )
-        window = params.time_range(range_)
+        window = values.parse_time_range("range", range_)
         found, total = await queries.page(
             AppointmentFilter(
                 application_id=principal.application_id,
                 organizer_ids=organizers,
-                durations=tuple(values.parse_duration_field("duration", d) for d in params.items(duration)),
+                durations=tuple(
+                    values.parse_duration_field("duration", d) for d in values.parse_list(duration)
+                ),
                 starts_from=window[0] if window else None,
                 starts_before=window[1] if window else None,
             ),

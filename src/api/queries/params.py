@@ -6,7 +6,6 @@ date-time); parsed here, so that errors name the parameter as clients spell it.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from api.parameters import DATE_TIME, DURATION, INTEGER, query
@@ -87,23 +86,6 @@ EligibleTimeFrame = Annotated[
     str | None,
     query("timeFrame", "Only appointments starting within this duration from now (ISO 8601)", **DURATION),
 ]
-
-
-def items(raw: QueryList) -> list[str]:
-    """Repeated parameters and comma-separated values alike."""
-    return [unquote(part) for value in raw for part in value.split(",") if unquote(part)]
-
-
-def time_range(raw: QueryList) -> tuple[datetime, datetime] | None:
-    parts = items(raw)
-    if not parts:
-        return None
-    if len(parts) != 2:
-        raise invalid("range", "range: give a start and an end, comma-separated (start,end)")
-    start, end = (values.parse_timestamp("range", item) for item in parts)
-    if end < start:
-        raise invalid("range", "range: the end is before the start")
-    return start, end
 
 
 def page(
