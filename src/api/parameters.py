@@ -21,6 +21,7 @@ def parameter(description: str, **schema: Any) -> Any:
 
 
 def query(name: str, description: str, **schema: Any) -> Any:
+    """A query parameter `name`, documented as `parameter` documents one."""
     return QueryParameter(name=name, description=description, schema_extra={"oneOf": None, **schema})
 
 
@@ -40,4 +41,3 @@ AppointmentId = Annotated[
 ParticipantId = Annotated[
     str, parameter("The participant's id: an agent's user id, or the id a customer was given", type="string")
 ]
-ApplicationId = Annotated[str, parameter("The caller's own application", type="string", minLength=1)]

@@ -7,7 +7,7 @@ list every field, even empty ones, except optional values that are absent.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -152,7 +152,7 @@ class FindAppointmentsResponsePaged(Schema):
     page_number: int
     page_size: int
     sort_field: str
-    sort_order: str
+    sort_order: Literal["asc", "desc"]
     total: int
 
 

@@ -18,7 +18,7 @@ from domain import values
 from domain.access import Principal, Role, check_access, visible_participant_types
 from domain.commands import ADD_AGENT, ADD_CUSTOMER, REASSIGN, REMOVE_PARTICIPANT
 from domain.errors import DomainError, ErrorKind, not_found
-from domain.lifecycle import AddCustomer, AgentCommand, RemoveParticipant
+from domain.lifecycle import AddCustomer, RemoveParticipant
 from domain.model import Status
 from domain.views import GetAppointmentResponse, GetParticipantDetailsResponse, present
 from storage.appointments import AppointmentStore
@@ -47,9 +47,8 @@ class ParticipantController(Controller):
         request: PrincipalRequest,
         workflows: NamedDependency[AppointmentWorkflows],
     ) -> GetAppointmentResponse:
-        appointment_id = values.parse_uuid("id", data.id)
         changed = await workflows.send(
-            ADD_AGENT, appointment_id, AgentCommand(actor=request.user, user_id=data.user_id)
+            ADD_AGENT, values.parse_uuid("id", data.id), data.to_domain(request.user)
         )
         return present(changed, request.user)
 
@@ -81,9 +80,8 @@ class ParticipantController(Controller):
         request: PrincipalRequest,
         workflows: NamedDependency[AppointmentWorkflows],
     ) -> GetAppointmentResponse:
-        appointment_id = values.parse_uuid("id", data.id)
         changed = await workflows.send(
-            REASSIGN, appointment_id, AgentCommand(actor=request.user, user_id=data.user_id)
+            REASSIGN, values.parse_uuid("id", data.id), data.to_domain(request.user)
         )
         return present(changed, request.user)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from domain.access import Principal
 from domain.fields import AppointmentId, Id, Request
-from domain.lifecycle import CustomerDetails
+from domain.lifecycle import AgentCommand, CustomerDetails
 
 
 class AddParticipantAgentRequest(Request):
@@ -11,6 +12,9 @@ class AddParticipantAgentRequest(Request):
 
     id: AppointmentId
     user_id: Id
+
+    def to_domain(self, principal: Principal) -> AgentCommand:
+        return AgentCommand(actor=principal, user_id=self.user_id)
 
 
 class AddParticipantCustomerRequest(Request):

@@ -23,6 +23,9 @@ MAX_PAGE_NUMBER = 100_000
 QueryList = tuple[str, ...]
 _LIST = {"type": "array", "items": {"type": "string"}}
 
+PublicApplicationId = Annotated[
+    str, query("applicationId", "Unique application identifier", type="string", minLength=1)
+]
 ApplicationFilter = Annotated[
     str | None,
     query("applicationId", "Unique application identifier: the token's own", type="string"),

@@ -7,13 +7,11 @@ per path.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 
-from api import parameters
 from api.auth.guards import requires
 from api.queries import params
 from api.rate_limiting import PerClient
@@ -36,10 +34,6 @@ SUCCESSOR = '</api/appointments/>; rel="successor-version"'
 
 PrincipalRequest = Request[Principal, str, object]
 
-PublicApplicationId = Annotated[
-    str, parameters.query("applicationId", "Unique application identifier", type="string", minLength=1)
-]
-
 
 class AppointmentQueryController(Controller):
     path = "/api/appointments"
@@ -55,7 +49,7 @@ class AppointmentQueryController(Controller):
     async def count_appointments(
         self,
         queries: NamedDependency[AppointmentQueries],
-        application_id: PublicApplicationId,
+        application_id: params.PublicApplicationId,
         start: params.Start,
         time_frame: params.TimeFrame,
     ) -> list[AppointmentCountResponse]:
@@ -85,7 +79,7 @@ class AppointmentQueryController(Controller):
     async def count_overlapping_appointments(
         self,
         queries: NamedDependency[AppointmentQueries],
-        application_id: PublicApplicationId,
+        application_id: params.PublicApplicationId,
         start: params.Start,
         duration: params.OverlapDuration,
     ) -> AppointmentOverlapResponse:
