@@ -7,9 +7,9 @@ so a change is judged against the workflow's own, current state.
 
 from enum import StrEnum
 
-from domain.durations import unquote
 from domain.errors import forbidden, not_found
 from domain.model import Appointment, Base, ParticipantType
+from domain.values import parse_id
 
 
 class Role(StrEnum):
@@ -60,6 +60,10 @@ def check_access(principal: Principal, appointment: Appointment) -> None:
     raise forbidden("this appointment is neither organized by nor shared with the caller")
 
 
+# How every request spells the application it names, in its path, its query or its body.
+APPLICATION_ID = "applicationId"
+
+
 class NamedBy(StrEnum):
     """Where a request names the application it acts on."""
 
@@ -72,8 +76,10 @@ class NamedBy(StrEnum):
 
 
 def check_own_application(principal: Principal, named_by: NamedBy, application_id: str | None) -> None:
-    """A caller acts on its token's application only."""
-    if application_id is None or unquote(application_id) == principal.application_id:
+    """A caller acts on its token's application only; a malformed id is a 400 naming it first."""
+    if application_id is None:
+        return
+    if parse_id(APPLICATION_ID, application_id) == principal.application_id:
         return
     if named_by is NamedBy.PATH:
         raise not_found("application not found")

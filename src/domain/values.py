@@ -93,6 +93,9 @@ MAX_ID_LENGTH = 100
 
 def parse_id(field: str, raw: str) -> str:
     """An application, user or participant id: 1 to MAX_ID_LENGTH characters."""
+    # Checked before the quotes and the blanks around them go: none of them is in an id.
+    if not is_one_line(raw):
+        raise invalid(field, f"{field}: control characters and line breaks are not allowed")
     value = unquote(raw)
     if not 1 <= len(value) <= MAX_ID_LENGTH:
         raise invalid(field, f"{field}: must be 1 to {MAX_ID_LENGTH} characters")

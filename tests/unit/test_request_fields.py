@@ -111,6 +111,14 @@ def test_another_application_is_absent_in_a_path_and_forbidden_elsewhere() -> No
         assert named.value.kind is ErrorKind.FORBIDDEN
 
 
+@pytest.mark.parametrize("claimed", ["", "a" * 101, "x\t", "x\u2028", "app-1\x00"])
+def test_a_malformed_application_id_is_a_400_before_any_refusal(claimed: str) -> None:
+    for named_by in NamedBy:
+        with pytest.raises(DomainError) as refused:
+            check_own_application(PRINCIPAL, named_by, claimed)
+        assert (refused.value.kind, refused.value.field) == (ErrorKind.INVALID, "applicationId")
+
+
 def test_an_error_named_without_its_prefix() -> None:
     error = DomainError(ErrorKind.INVALID, "templates[0].textBody: empty", "templates[0].textBody")
     plain = error.without_prefix("templates[0].")

@@ -11,14 +11,12 @@ from urllib.parse import parse_qs
 from litestar.exceptions import PermissionDeniedException
 from litestar.types import Scope
 
-from domain.access import NamedBy, Principal, Role, check_own_application
+from domain.access import APPLICATION_ID, NamedBy, Principal, Role, check_own_application
 from domain.commands import Command
 
 ROLES = "roles"
 COMMAND = "command"
 APPLICATION = "application"
-# How every request spells the application it names, in its path, its query or its body.
-APPLICATION_ID = "applicationId"
 
 
 def requires(*roles: Role) -> dict[str, Any]:
