@@ -8,8 +8,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint
 
+# A venv left without pip (a first run interrupted while creating it) is made anew.
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet -e '.[embedded,test]'
 	touch $@
 

@@ -16,7 +16,7 @@ from types import FrameType
 
 from config.settings import Settings, to_sqlalchemy_url
 from devstack import banner
-from devstack.net import LOCALHOST, port_is_free
+from devstack.net import LOCALHOST, free_port, port_is_free
 from devstack.postgres import EmbeddedPostgres
 from devstack.processes import Child, describe_exit, spawn, terminate
 from devstack.secrets import load_or_create
@@ -28,8 +28,19 @@ log = logging.getLogger("devstack")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 120.0
 CHILD_STOP_TIMEOUT = 5.0
-# The API's Prometheus listener in the development stack, unless API_METRICS_PORT says otherwise.
+# The Prometheus listeners of the development stack, unless API_METRICS_PORT / WORKER_METRICS_PORT
+# say otherwise.
 DEFAULT_API_METRICS_PORT = 9465
+DEFAULT_WORKER_METRICS_PORT = 9464
+
+
+def _metrics_port(variable: str, configured: int | None, default: int) -> int | None:
+    """The port `variable` names (0: off), or else `default`, or else, when another stack holds it,
+    any free port: a second `make run` given its own HTTP, Temporal and SMTP ports starts beside the
+    first, and its banner prints where its metrics are."""
+    if variable in os.environ:
+        return configured
+    return default if port_is_free(default) else free_port()
 
 
 class StartupError(RuntimeError):
@@ -97,8 +108,11 @@ class DevStack:
         self.temporal_ui_url: str | None = None
         # JWT_SECRET, PAYLOAD_KEYS, SERVICE_SECRET: generated once per DATA_DIR (devstack.secrets).
         self.secrets: dict[str, str] = {}
-        self.api_metrics_port = (
-            DEFAULT_API_METRICS_PORT if "API_METRICS_PORT" not in os.environ else settings.api_metrics_port
+        self.api_metrics_port = _metrics_port(
+            "API_METRICS_PORT", settings.api_metrics_port, DEFAULT_API_METRICS_PORT
+        )
+        self.worker_metrics_port = _metrics_port(
+            "WORKER_METRICS_PORT", settings.worker_metrics_port, DEFAULT_WORKER_METRICS_PORT
         )
 
     @property
@@ -137,9 +151,7 @@ class DevStack:
             jwt_secret=self.secrets["JWT_SECRET"],
             namespace=self.settings.temporal_namespace,
             worker_metrics_url=(
-                f"http://{LOCALHOST}:{self.settings.worker_metrics_port}/metrics"
-                if self.settings.worker_metrics_port
-                else None
+                f"http://{LOCALHOST}:{self.worker_metrics_port}/metrics" if self.worker_metrics_port else None
             ),
             api_metrics_url=(
                 f"http://{LOCALHOST}:{self.api_metrics_port}/metrics" if self.api_metrics_port else None
@@ -181,8 +193,8 @@ class DevStack:
     def _check_ports(self) -> None:
         settings = self.settings
         wanted = {"HTTP_PORT": settings.http_port}
-        if settings.worker_metrics_port:
-            wanted["WORKER_METRICS_PORT"] = settings.worker_metrics_port
+        if self.worker_metrics_port:
+            wanted["WORKER_METRICS_PORT"] = self.worker_metrics_port
         if self.api_metrics_port:
             wanted["API_METRICS_PORT"] = self.api_metrics_port
         if settings.temporal_address_override is None:
@@ -272,7 +284,7 @@ class DevStack:
         env.setdefault("WEBHOOKS_ALLOW_LOOPBACK", "true")
         # Readable lines in the terminal; `LOG_FORMAT=json make run` shows what production logs.
         env.setdefault("LOG_FORMAT", "text")
-        env["WORKER_METRICS_PORT"] = str(settings.worker_metrics_port or 0)
+        env["WORKER_METRICS_PORT"] = str(self.worker_metrics_port or 0)
         # Works without `pip install -e .` too (e.g. a venv made by hand).
         paths = [str(PROJECT_ROOT / "src"), str(PROJECT_ROOT), env.get("PYTHONPATH", "")]
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)

@@ -15,7 +15,7 @@ from devstack.banner import DEMO_APPLICATION_ID, DEMO_SUBJECTS, StackInfo, demo_
 from devstack.net import free_port, port_is_free
 from devstack.processes import spawn, terminate
 from devstack.secrets import load_or_create
-from devstack.supervisor import DevStack, Signals
+from devstack.supervisor import DEFAULT_API_METRICS_PORT, DEFAULT_WORKER_METRICS_PORT, DevStack, Signals
 
 SECRET = "test-secret-0123456789abcdef-0123456789"
 
@@ -91,3 +91,34 @@ def test_the_development_stack_listens_on_loopback_only(
     assert env["HTTP_HOST"] == env["METRICS_HOST"] == "127.0.0.1"
     assert env["API_METRICS_PORT"] == "9465"
     assert {name: env[name] for name in stack.secrets} == stack.secrets
+
+
+def test_a_second_stack_takes_free_metrics_ports_unless_told_which(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Another stack holds the default metrics ports: this one takes free ones and says so; ports the
+    operator chose are kept (and refused at start if busy)."""
+    monkeypatch.delenv("API_METRICS_PORT", raising=False)
+    monkeypatch.delenv("WORKER_METRICS_PORT", raising=False)
+    with socket.socket() as api, socket.socket() as worker:
+        for listener, port in ((api, DEFAULT_API_METRICS_PORT), (worker, DEFAULT_WORKER_METRICS_PORT)):
+            try:
+                listener.bind(("127.0.0.1", port))
+                listener.listen()
+            except OSError:
+                pass  # already taken by something else: the same situation
+        stack = DevStack(Settings.from_env({"DATA_DIR": str(tmp_path)}), Signals())
+        assert stack.api_metrics_port not in (None, DEFAULT_API_METRICS_PORT)
+        assert stack.worker_metrics_port not in (None, DEFAULT_WORKER_METRICS_PORT)
+        stack.secrets = load_or_create(tmp_path, {})
+        env = stack._child_environment()
+        assert env["WORKER_METRICS_PORT"] == str(stack.worker_metrics_port)
+        assert env["API_METRICS_PORT"] == str(stack.api_metrics_port)
+        assert str(stack.worker_metrics_port) in (stack.info().worker_metrics_url or "")
+
+    chosen = free_port()
+    monkeypatch.setenv("WORKER_METRICS_PORT", str(chosen))
+    stack = DevStack(
+        Settings.from_env({"DATA_DIR": str(tmp_path), "WORKER_METRICS_PORT": str(chosen)}), Signals()
+    )
+    assert stack.worker_metrics_port == chosen
