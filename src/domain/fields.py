@@ -25,7 +25,6 @@ _TIME = (
 )
 DURATION_PATTERN = rf"^P(?:[0-9]+W)?(?:[0-9]+D)?(?:{_TIME})?$"
 MIN_DURATION_LENGTH = 3
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
 def described(**keywords: Any) -> dict[str, Any]:

@@ -123,6 +123,11 @@ def parse_text(field: str, raw: str, multiline: bool = False) -> str:
     return text
 
 
+def parse_multiline_text(field: str, raw: str) -> str:
+    """`parse_text` for a field that may span lines (notes, message bodies)."""
+    return parse_text(field, raw, multiline=True)
+
+
 def parse_url_base(field: str, raw: str) -> str:
     """An http(s) URL that paths are appended to: no query, no fragment, no trailing slash."""
     url = unquote(raw).rstrip("/")

@@ -70,6 +70,13 @@ async def test_quoted_example_values_come_back_unquoted(http: httpx.AsyncClient,
     assert updated.json()["title"] == "Review"
     assert updated.json()["notes"] == 'He said "hi" and "bye"'
 
+    # Quoted notes may span lines, as unquoted ones may.
+    multiline = await http.put(
+        "/api/appointments/", json={"id": body["id"], "notes": '"first\\nsecond"'}, headers=agent
+    )
+    assert multiline.status_code == 200, multiline.text
+    assert multiline.json()["notes"] == "first\nsecond"
+
     # A quoted value is held to the text rule once unquoted: no line break smuggled in a title.
     smuggled = await http.put(
         "/api/appointments/", json={"id": body["id"], "title": '"a\\nb"'}, headers=agent

@@ -7,19 +7,17 @@ application's settings are reported as absent (404), never as forbidden.
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get, put
+from litestar import Controller, get, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from api.auth.guards import own_application, requires
-from domain.access import NamedBy, Principal, Role
+from api.auth.guards import PrincipalRequest, own_application, requires
+from domain.access import NamedBy, Role
 from domain.errors import invalid
 from domain.notifications import ApplicationSettings, may_send_as
 from domain.settings_rules import check_settings
 from domain.views import ApplicationSettingsResponse
 from storage.applications import ApplicationStore
-
-PrincipalRequest = Request[Principal, str, object]
 
 
 class ApplicationSettingsController(Controller):

@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 
 import msgspec
-from litestar import Controller, Request, delete, get, post, put
+from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
@@ -20,14 +20,14 @@ from api.appointments.schemas import (
     ScheduleAppointmentRequest,
     UpdateAppointmentRequest,
 )
-from api.auth.guards import own_application, requires, sends
+from api.auth.guards import PrincipalRequest, own_application, requires, sends
 from api.encoded_response import EncodedJson, documented_body
 from api.idempotency import Idempotency, IdempotencyKey
 from api.parameters import AppointmentId
 from api.queries import params
 from api.workflow_gateway import AppointmentWorkflows
 from domain import lifecycle, values
-from domain.access import NamedBy, Principal, Role, check_access
+from domain.access import NamedBy, Role, check_access
 from domain.commands import ACTIVATE, DELETE, END, RESCHEDULE, SCHEDULE, UPDATE_DETAILS
 from domain.errors import not_found
 from domain.lifecycle import ActorCommand
@@ -40,8 +40,6 @@ from domain.views import (
 )
 from storage.appointments import AppointmentStore
 from storage.queries import AppointmentFilter, AppointmentQueries
-
-PrincipalRequest = Request[Principal, str, object]
 
 
 class AppointmentController(Controller):

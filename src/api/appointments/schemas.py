@@ -40,7 +40,7 @@ class ScheduleAppointmentRequest(Request):
             timezone=values.parse_timezone("timezone", self.timezone),
             locale=values.optional(values.parse_locale, "locale", self.locale),
             title=values.optional(values.parse_text, "title", self.title),
-            notes=values.optional(values.parse_text, "notes", self.notes),
+            notes=values.optional(values.parse_multiline_text, "notes", self.notes),
             metadata=self.metadata,
             customer=None if self.customer is None else self.customer.checked("customer"),
             interaction=Interaction()
@@ -61,7 +61,7 @@ class UpdateAppointmentRequest(Request):
         return UpdateDetails(
             actor=principal,
             title=values.optional(values.parse_text, "title", self.title),
-            notes=values.optional(values.parse_text, "notes", self.notes),
+            notes=values.optional(values.parse_multiline_text, "notes", self.notes),
             metadata=self.metadata,
         )
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from litestar import Request
 from litestar.exceptions import PermissionDeniedException
 from litestar.types import Scope
 
@@ -17,6 +18,9 @@ from domain.commands import Command
 ROLES = "roles"
 COMMAND = "command"
 APPLICATION = "application"
+
+# The request of an authenticated route: `request.user` is the verified caller.
+PrincipalRequest = Request[Principal, str, object]
 
 
 def requires(*roles: Role) -> dict[str, Any]:

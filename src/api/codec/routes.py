@@ -24,7 +24,7 @@ from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK
 from temporalio.api.common.v1 import Payload, Payloads
 
-from api.auth.guards import requires
+from api.auth.guards import PrincipalRequest, requires
 from domain.access import Principal, Role
 from domain.errors import forbidden, invalid, not_found
 from temporal_access.codec import CodecKeyError, EncryptionCodec
@@ -93,7 +93,7 @@ class CodecController(Controller):
         summary="Decrypt payloads for Temporal UI (ROLE_ADMIN: its application's; ROLE_OPERATOR: all)",
     )
     async def decode_payloads(
-        self, request: Request[Principal, str, object], codec: NamedDependency[EncryptionCodec]
+        self, request: PrincipalRequest, codec: NamedDependency[EncryptionCodec]
     ) -> dict[str, Any]:
         return await decode_for(request.user, request, codec)
 
@@ -103,7 +103,7 @@ class CodecController(Controller):
         summary="Encrypt payloads for Temporal UI (ROLE_ADMIN: its application's; ROLE_OPERATOR: all)",
     )
     async def encode_payloads(
-        self, request: Request[Principal, str, object], codec: NamedDependency[EncryptionCodec]
+        self, request: PrincipalRequest, codec: NamedDependency[EncryptionCodec]
     ) -> dict[str, Any]:
         return await encode_for(request.user, request, codec)
 

@@ -6,12 +6,12 @@ import uuid
 from datetime import UTC, datetime
 
 import msgspec
-from litestar import Controller, Request, post
+from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from api.auth.guards import own_application, requires
+from api.auth.guards import PrincipalRequest, own_application, requires
 from api.mailing import code_message, send_or_raise
 from api.notifications.schemas import (
     EmailNotificationRequest,
@@ -21,7 +21,7 @@ from api.notifications.schemas import (
 from api.rate_limiting import RateLimits
 from config import Settings
 from domain import otp, rendering
-from domain.access import NamedBy, Principal, Role
+from domain.access import NamedBy, Role
 from domain.durations import unquote
 from domain.email_address import mailbox, parse_address
 from domain.errors import DomainError, ErrorKind, invalid
@@ -32,9 +32,6 @@ from domain.rate_limits import ADMIN_MAIL_PER_APPLICATION, ADMIN_MAIL_PER_MAILBO
 from mail.compose import compose
 from mail.sender import SmtpSender
 from storage.applications import ApplicationStore, ConfirmOutcome
-
-PrincipalRequest = Request[Principal, str, object]
-
 
 # Admins act on their own application; a body's `applicationId` may only repeat it.
 ADMIN_OF_THIS_APPLICATION = {**requires(Role.ADMIN), **own_application(NamedBy.BODY)}

@@ -46,10 +46,8 @@ class EmailNotificationRequest(Request):
             channel=self.channel,
             locale=self.locale,
             subject=values.parse_text("subject", self.subject).strip(),
-            text_body=values.parse_text("textBody", self.text_body, multiline=True),
-            html_body=None
-            if self.html_body is None
-            else values.parse_text("htmlBody", self.html_body, multiline=True),
+            text_body=values.parse_multiline_text("textBody", self.text_body),
+            html_body=values.optional(values.parse_multiline_text, "htmlBody", self.html_body),
             # Its maximum is checked with the template's other rules.
             period=None if self.period is None else values.parse_duration_field("period", self.period, None),
         )

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, Request, delete, get, post, put
+from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from api.auth.guards import requires, sends
+from api.auth.guards import PrincipalRequest, requires, sends
 from api.idempotency import Idempotency, IdempotencyKey
 from api.parameters import AppointmentId, ParticipantId
 from api.participants.schemas import AddParticipantAgentRequest, AddParticipantCustomerRequest
 from api.workflow_gateway import AppointmentWorkflows
 from domain import values
-from domain.access import Principal, Role, check_access, visible_participant_types
+from domain.access import Role, check_access, visible_participant_types
 from domain.commands import ADD_AGENT, ADD_CUSTOMER, REASSIGN, REMOVE_PARTICIPANT
 from domain.errors import DomainError, ErrorKind, not_found
 from domain.lifecycle import AddCustomer, RemoveParticipant
@@ -24,7 +24,6 @@ from domain.views import GetAppointmentResponse, GetParticipantDetailsResponse, 
 from storage.appointments import AppointmentStore
 
 AGENT, SUPERVISOR, CUSTOMER = Role.AGENT, Role.SUPERVISOR, Role.CUSTOMER
-PrincipalRequest = Request[Principal, str, object]
 
 
 def _participant_not_found() -> DomainError:

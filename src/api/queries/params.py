@@ -44,7 +44,7 @@ Durations = Annotated[
         "duration",
         "Appointment durations, repeated or comma-separated, in ISO 8601 (PT30M)",
         type="array",
-        items={"type": "string", **DURATION},
+        items=DURATION,
     ),
 ]
 Range = Annotated[

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 
-from api.auth.guards import requires
+from api.auth.guards import PrincipalRequest, requires
 from api.queries import params
 from api.rate_limiting import PerClient
 from domain import values
-from domain.access import Principal, Role
+from domain.access import Role
 from domain.durations import format_duration
 from domain.limits import MAX_TIME_FRAME
 from domain.model import Status
@@ -31,8 +31,6 @@ from storage.queries import AppointmentFilter, AppointmentQueries, Page
 
 MAX_ELIGIBLE = 1000
 SUCCESSOR = '</api/appointments/>; rel="successor-version"'
-
-PrincipalRequest = Request[Principal, str, object]
 
 
 class AppointmentQueryController(Controller):

@@ -9,24 +9,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from api.auth.guards import own_application, requires
+from api.auth.guards import PrincipalRequest, own_application, requires
 from api.idempotency import Idempotency, IdempotencyKey
 from api.parameters import INTEGER, parameter, query
 from api.webhooks.schemas import CreateWebhookRequest
 from config import Settings
 from domain import values, webhook_rules
-from domain.access import NamedBy, Principal, Role
+from domain.access import NamedBy, Role
 from domain.errors import conflict, not_found
 from domain.views import WebhookResponse
 from domain.webhooks import DeliveryAttempt
 from outbound.webhook_urls import check_webhook_url
 from storage.webhooks import TooManyWebhooks, WebhookStore
-
-PrincipalRequest = Request[Principal, str, object]
 
 MAX_WEBHOOKS_PER_APPLICATION = 20
 DEFAULT_DELIVERIES = 50
