@@ -12,6 +12,8 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
+from temporalio.envconfig import ClientConfigProfile
+
 # Listeners default to this machine only; the image and compose open them (HTTP_HOST, METRICS_HOST).
 LOOPBACK = "127.0.0.1"
 LOOPBACK_HOSTS = frozenset({LOOPBACK, "::1", "localhost"})
@@ -63,6 +65,48 @@ def _rate_limits(env: Mapping[str, str]) -> dict[str, int]:
             raise SettingsError(f"RATE_LIMITS: {item!r} is not name=requests with requests of at least 1")
         limits[name.strip()] = requests
     return limits
+
+
+# The service's first names for the TLS files, kept beside the names Temporal's CLI and SDKs read.
+_TEMPORAL_TLS_ALIASES = {
+    "TEMPORAL_TLS_CERT": "TEMPORAL_TLS_CLIENT_CERT_PATH",
+    "TEMPORAL_TLS_KEY": "TEMPORAL_TLS_CLIENT_KEY_PATH",
+    "TEMPORAL_TLS_CA": "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+}
+
+
+def _temporal_profile(env: Mapping[str, str]) -> ClientConfigProfile:
+    """The Temporal client's connection, as Temporal's CLI and SDKs read it.
+
+    A profile (TEMPORAL_PROFILE, default `default`) of the TOML file TEMPORAL_CONFIG_FILE (default
+    `~/.config/temporalio/temporal.toml`, if it exists), overridden by the TEMPORAL_* variables.
+    TEMPORAL_TLS_CERT/_KEY/_CA name the same files as the CLI's TEMPORAL_TLS_CLIENT_CERT_PATH,
+    TEMPORAL_TLS_CLIENT_KEY_PATH and TEMPORAL_TLS_SERVER_CA_CERT_PATH, and TEMPORAL_TLS takes every
+    spelling of yes and no the other settings take.
+    """
+    config_file = _optional(env, "TEMPORAL_CONFIG_FILE")
+    if config_file is not None and not Path(config_file).is_file():
+        raise SettingsError(f"TEMPORAL_CONFIG_FILE {config_file!r} is not a file")
+    standard = dict(env)
+    for alias, name in _TEMPORAL_TLS_ALIASES.items():
+        value = _optional(env, alias)
+        if value is None:
+            continue
+        if _optional(env, name) not in (None, value):
+            raise SettingsError(f"{alias} and {name} name different files; set one of them")
+        standard[name] = value
+    for name in _TEMPORAL_TLS_ALIASES.values():
+        # Read when the client connects; a wrong path is a startup error here, not a failed connection.
+        if (path := _optional(standard, name)) is not None and not Path(path).is_file():
+            raise SettingsError(f"{name} {path!r} is not a file")
+    if _optional(env, "TEMPORAL_TLS") is not None:
+        standard["TEMPORAL_TLS"] = "true" if _flag(env, "TEMPORAL_TLS") else "false"
+    try:
+        return ClientConfigProfile.load(override_env_vars=standard)
+    except Exception as error:  # the SDK's loader raises its own error types for files and profiles
+        raise SettingsError(
+            f"Temporal client configuration (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE): {error}"
+        ) from None
 
 
 def _optional(env: Mapping[str, str], name: str) -> str | None:
@@ -119,6 +163,7 @@ class Settings:
     smtp_port: int
     # Set when an existing server is to be used instead of the embedded one.
     database_url_override: str | None
+    # The address of the Temporal client's profile (TEMPORAL_ADDRESS or the profile file).
     temporal_address_override: str | None
     smtp_host_override: str | None
     smtp_username: str | None
@@ -139,12 +184,9 @@ class Settings:
     # Keys the service's own hashes and links: one-time codes, ids derived from Idempotency-Keys,
     # the calendar links mailed to participants (domain.keys).
     service_secret: str | None
-    # Temporal Cloud or any TLS-protected frontend: mTLS files and/or an API key.
-    temporal_tls: bool
-    temporal_tls_cert: str | None
-    temporal_tls_key: str | None
-    temporal_tls_ca: str | None
-    temporal_api_key: str | None
+    # The rest of the Temporal client's profile: TLS, API key and gRPC metadata for Temporal Cloud
+    # or any protected frontend (its address and namespace are the two fields above).
+    temporal_profile: ClientConfigProfile
     # Origins allowed to call the codec endpoint from a browser (Temporal UI).
     codec_cors_origins: tuple[str, ...]
     # Only in the embedded development stack, on loopback: the key of the codec route its Temporal
@@ -183,6 +225,7 @@ class Settings:
         http_port = _int(env, "HTTP_PORT", 8000)
         temporal_ui = _int(env, "TEMPORAL_UI_PORT", 8233)
         payload_keys = _optional(env, "PAYLOAD_KEYS")
+        temporal = _temporal_profile(env)
         return cls(
             http_host=_optional(env, "HTTP_HOST") or LOOPBACK,
             http_port=http_port,
@@ -197,13 +240,13 @@ class Settings:
             temporal_ui_port=_int(env, "TEMPORAL_UI_PORT", 8233),
             smtp_port=_int(env, "SMTP_PORT", 1025),
             database_url_override=_optional(env, "DATABASE_URL"),
-            temporal_address_override=_optional(env, "TEMPORAL_ADDRESS"),
+            temporal_address_override=temporal.address or None,
             smtp_host_override=_optional(env, "SMTP_HOST"),
             smtp_username=_optional(env, "SMTP_USERNAME"),
             smtp_password=_optional(env, "SMTP_PASSWORD"),
             smtp_starttls=_flag(env, "SMTP_STARTTLS"),
             mail_from=env.get("MAIL_FROM") or "Appointments <appointments@localhost>",
-            temporal_namespace=env.get("TEMPORAL_NAMESPACE") or "default",
+            temporal_namespace=temporal.namespace or "default",
             task_queue=env.get("TEMPORAL_TASK_QUEUE") or "appointments",
             room_base_url=(env.get("ROOM_BASE_URL") or f"http://localhost:{http_port}/rooms").rstrip("/"),
             public_base_url=(env.get("PUBLIC_BASE_URL") or f"http://localhost:{http_port}").rstrip("/"),
@@ -212,12 +255,7 @@ class Settings:
             payload_active_key=_optional(env, "PAYLOAD_ACTIVE_KEY")
             or (payload_keys.split(",")[0].split(":")[0].strip() or None if payload_keys else None),
             service_secret=_optional(env, "SERVICE_SECRET"),
-            temporal_tls=_flag(env, "TEMPORAL_TLS")
-            or bool(_optional(env, "TEMPORAL_TLS_CERT") or _optional(env, "TEMPORAL_API_KEY")),
-            temporal_tls_cert=_optional(env, "TEMPORAL_TLS_CERT"),
-            temporal_tls_key=_optional(env, "TEMPORAL_TLS_KEY"),
-            temporal_tls_ca=_optional(env, "TEMPORAL_TLS_CA"),
-            temporal_api_key=_optional(env, "TEMPORAL_API_KEY"),
+            temporal_profile=temporal,
             codec_cors_origins=tuple(
                 o.strip()
                 for o in (

@@ -6,6 +6,7 @@ import json
 import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from api.auth.tokens import mint_token
 
@@ -63,6 +64,8 @@ class StackInfo:
     api_url: str
     temporal_address: str
     temporal_ui_url: str | None
+    # The embedded server's profile for Temporal's CLI (with temporal_ui_url).
+    temporal_profile_file: Path | None
     mail: str
     jwt_secret: str
     namespace: str
@@ -74,7 +77,8 @@ def render(info: StackInfo, tokens: list[DemoToken], now: datetime | None = None
     now = now or datetime.now(UTC)
     expires = (now + DEMO_TOKEN_TTL).strftime("%Y-%m-%d %H:%M UTC")
     temporal = (
-        f"  Temporal UI   {info.temporal_ui_url}"
+        f"  Temporal UI   {info.temporal_ui_url}\n"
+        f"  Temporal CLI  export TEMPORAL_CONFIG_FILE={info.temporal_profile_file}"
         if info.temporal_ui_url
         else f"  Temporal      {info.temporal_address}   (TEMPORAL_ADDRESS, namespace {info.namespace})"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -98,7 +99,8 @@ class DevStack:
     def __init__(self, settings: Settings, signals: Signals) -> None:
         self.settings = settings
         self.signals = signals
-        # Each stays None when DATABASE_URL / TEMPORAL_ADDRESS / SMTP_HOST names a server to use.
+        # Each stays None when DATABASE_URL / TEMPORAL_ADDRESS (or a Temporal profile's address) /
+        # SMTP_HOST names a server to use.
         self.postgres: EmbeddedPostgres | None = None
         self.temporal: TemporalDevServer | None = None
         self.smtp: SmtpSink | None = None
@@ -114,6 +116,10 @@ class DevStack:
         self.worker_metrics_port = _metrics_port(
             "WORKER_METRICS_PORT", settings.worker_metrics_port, DEFAULT_WORKER_METRICS_PORT
         )
+
+    @property
+    def temporal_profile_file(self) -> Path:
+        return self.settings.data_dir / "temporal.toml"
 
     @property
     def api_url(self) -> str:
@@ -143,6 +149,7 @@ class DevStack:
             api_url=self.api_url,
             temporal_address=self.temporal_address,
             temporal_ui_url=self.temporal_ui_url,
+            temporal_profile_file=self.temporal_profile_file if self.temporal is not None else None,
             mail=(
                 f"{self.settings.mail_dir}/   (one .eml per message; SMTP sink on {smtp})"
                 if self.smtp is not None
@@ -236,7 +243,9 @@ class DevStack:
     def _start_temporal(self) -> None:
         settings = self.settings
         if settings.temporal_address_override is not None:
-            log.info("using the Temporal server at %s (TEMPORAL_ADDRESS)", self.temporal_address)
+            log.info(
+                "using the Temporal server at %s (TEMPORAL_ADDRESS or its profile)", self.temporal_address
+            )
             return
         temporal = self.temporal = TemporalDevServer(
             db_file=settings.data_dir / "temporal.db",
@@ -251,6 +260,16 @@ class DevStack:
         )
         temporal.start()
         self.temporal_ui_url = temporal.ui_url
+        # The embedded server as a profile of Temporal's own config file: the API and the worker
+        # connect through it, whatever profile file the developer's home holds, and so can the
+        # `temporal` CLI (TEMPORAL_CONFIG_FILE=<DATA_DIR>/temporal.toml temporal workflow list).
+        # JSON's string escapes are valid in TOML's basic strings.
+        address, namespace = (
+            json.dumps(value) for value in (self.temporal_address, settings.temporal_namespace)
+        )
+        self.temporal_profile_file.write_text(
+            f"[profile.default]\naddress = {address}\nnamespace = {namespace}\n"
+        )
 
     def _start_smtp(self) -> None:
         settings = self.settings
@@ -280,6 +299,8 @@ class DevStack:
             SMTP_PORT=str(settings.smtp_port),
             PYTHONUNBUFFERED="1",
         )
+        if self.temporal is not None:
+            env.update(TEMPORAL_CONFIG_FILE=str(self.temporal_profile_file), TEMPORAL_PROFILE="default")
         # A webhook receiver on this machine is the usual development setup.
         env.setdefault("WEBHOOKS_ALLOW_LOOPBACK", "true")
         # Readable lines in the terminal; `LOG_FORMAT=json make run` shows what production logs.

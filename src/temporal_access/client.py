@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.converter import DataConverter
+from temporalio.envconfig import ClientConnectConfig
 from temporalio.runtime import Runtime
-from temporalio.service import TLSConfig
 
 from config import Settings
 from config.secrets import require
+from config.settings import SettingsError
 from temporal_access.codec import EncryptionCodec, parse_keys
 from workflows.converter import data_converter
 
@@ -28,20 +28,18 @@ def data_converter_for(settings: Settings) -> DataConverter:
     return dataclasses.replace(data_converter, payload_codec=codec_for(settings))
 
 
-def _read(path: str | None) -> bytes | None:
-    return None if path is None else Path(path).read_bytes()
+def connect_options(settings: Settings) -> ClientConnectConfig:
+    """TLS, API key and gRPC metadata of the client's profile (config.settings), certificates read.
 
-
-def tls_config(settings: Settings) -> TLSConfig | bool:
-    if not settings.temporal_tls:
-        return False
-    if not (settings.temporal_tls_cert or settings.temporal_tls_ca):
-        return True  # TLS with the system's trust store (Temporal Cloud with an API key)
-    return TLSConfig(
-        server_root_ca_cert=_read(settings.temporal_tls_ca),
-        client_cert=_read(settings.temporal_tls_cert),
-        client_private_key=_read(settings.temporal_tls_key),
-    )
+    The address and namespace come from the settings, which default them for the embedded server.
+    """
+    try:
+        options = settings.temporal_profile.to_client_connect_config()
+    except OSError as error:
+        raise SettingsError(f"Temporal TLS file {error.filename!r}: {error.strerror}") from None
+    options.pop("target_host", None)
+    options.pop("namespace", None)
+    return options
 
 
 async def connect(settings: Settings, *, lazy: bool = False, runtime: Runtime | None = None) -> Client:
@@ -49,8 +47,7 @@ async def connect(settings: Settings, *, lazy: bool = False, runtime: Runtime | 
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter_for(settings),
-        tls=tls_config(settings),
-        api_key=settings.temporal_api_key,
         lazy=lazy,
         runtime=runtime,
+        **connect_options(settings),
     )

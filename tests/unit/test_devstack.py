@@ -37,16 +37,22 @@ def test_banner_names_urls_secret_and_one_export_per_role() -> None:
         api_url="http://127.0.0.1:8000",
         temporal_address="127.0.0.1:7233",
         temporal_ui_url="http://127.0.0.1:8233",
+        temporal_profile_file=Path("/data/temporal.toml"),
         mail="/data/mail/",
         jwt_secret=SECRET,
         namespace="default",
     )
     text = render(info, demo_tokens(SECRET))
 
-    for expected in ("http://127.0.0.1:8000/schema/openapi.json", "http://127.0.0.1:8233", "/data/mail/"):
+    for expected in (
+        "http://127.0.0.1:8000/schema/openapi.json",
+        "http://127.0.0.1:8233",
+        "TEMPORAL_CONFIG_FILE=/data/temporal.toml",
+        "/data/mail/",
+    ):
         assert expected in text
     assert f"{SECRET}   (generated for this DATA_DIR" in text
-    assert text.count("export ") == 5
+    assert text.count("export ") == 6
     assert "$AGENT_TOKEN" in text
 
 

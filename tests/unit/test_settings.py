@@ -159,3 +159,82 @@ def test_database_url_pins_asyncpg(url: str) -> None:
 def test_database_url_of_another_database_is_rejected() -> None:
     with pytest.raises(SettingsError):
         Settings.from_env({"DATABASE_URL": "mysql://u@h/db"}).database_url  # noqa: B018
+
+
+def _profile_file(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "temporal.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_the_temporal_client_reads_temporals_profile_file(tmp_path: Path) -> None:
+    config = _profile_file(
+        tmp_path,
+        '[profile.default]\naddress = "local:7233"\n\n'
+        '[profile.cloud]\naddress = "ns.acct.tmprl.cloud:7233"\nnamespace = "ns.acct"\napi_key = "key"\n'
+        '[profile.cloud.grpc_meta]\nx-team = "contact-center"\n',
+    )
+
+    default = Settings.from_env({"TEMPORAL_CONFIG_FILE": config})
+    cloud = Settings.from_env({"TEMPORAL_CONFIG_FILE": config, "TEMPORAL_PROFILE": "cloud"})
+
+    assert (default.temporal_address, default.temporal_namespace) == ("local:7233", "default")
+    assert (cloud.temporal_address, cloud.temporal_namespace) == ("ns.acct.tmprl.cloud:7233", "ns.acct")
+    assert cloud.temporal_profile.api_key == "key"
+    assert cloud.temporal_profile.grpc_meta == {"x-team": "contact-center"}
+
+
+def test_temporal_variables_override_the_profile_file(tmp_path: Path) -> None:
+    config = _profile_file(tmp_path, '[profile.default]\naddress = "file:7233"\nnamespace = "file"\n')
+
+    settings = Settings.from_env(
+        {"TEMPORAL_CONFIG_FILE": config, "TEMPORAL_ADDRESS": "env:7233", "TEMPORAL_NAMESPACE": "env"}
+    )
+
+    assert (settings.temporal_address, settings.temporal_namespace) == ("env:7233", "env")
+    assert settings.temporal_address_override == "env:7233"
+
+
+def test_the_services_tls_names_are_the_clis_names(tmp_path: Path) -> None:
+    cert, key, ca = (tmp_path / name for name in ("client.pem", "client.key", "ca.pem"))
+    for path in (cert, key, ca):
+        path.write_text("-----BEGIN TEST-----\n")
+    old = Settings.from_env(
+        {"TEMPORAL_TLS_CERT": str(cert), "TEMPORAL_TLS_KEY": str(key), "TEMPORAL_TLS_CA": str(ca)}
+    )
+    new = Settings.from_env(
+        {
+            "TEMPORAL_TLS_CLIENT_CERT_PATH": str(cert),
+            "TEMPORAL_TLS_CLIENT_KEY_PATH": str(key),
+            "TEMPORAL_TLS_SERVER_CA_CERT_PATH": str(ca),
+        }
+    )
+    assert old.temporal_profile == new.temporal_profile
+    assert old.temporal_profile.tls is not None and old.temporal_profile.tls.client_cert == cert
+
+
+@pytest.mark.parametrize(("raw", "disabled"), [("on", False), ("YES", False), ("1", False), ("off", True)])
+def test_temporal_tls_takes_every_spelling_of_yes_and_no(raw: str, disabled: bool) -> None:
+    tls = Settings.from_env({"TEMPORAL_TLS": raw}).temporal_profile.tls
+    assert tls is not None and tls.disabled is disabled
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"TEMPORAL_TLS": "maybe"}, "TEMPORAL_TLS"),
+        ({"TEMPORAL_PROFILE": "nowhere"}, "TEMPORAL_PROFILE"),
+        ({"TEMPORAL_CONFIG_FILE": "/nonexistent/temporal.toml"}, "TEMPORAL_CONFIG_FILE"),
+        ({"TEMPORAL_TLS_CERT": "/nonexistent/client.pem"}, "TEMPORAL_TLS_CLIENT_CERT_PATH"),
+        ({"TEMPORAL_TLS_CA": "/a.pem", "TEMPORAL_TLS_SERVER_CA_CERT_PATH": "/b.pem"}, "TEMPORAL_TLS_CA"),
+    ],
+)
+def test_a_temporal_client_setting_that_cannot_work_stops_the_start(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)
+
+
+def test_a_broken_profile_file_stops_the_start(tmp_path: Path) -> None:
+    config = _profile_file(tmp_path, "[profile.default\naddress = 1\n")
+    with pytest.raises(SettingsError, match="TEMPORAL_CONFIG_FILE"):
+        Settings.from_env({"TEMPORAL_CONFIG_FILE": config})
