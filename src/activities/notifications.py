@@ -110,6 +110,9 @@ class NotificationActivities:
                 error=error,
             )
             sent += status is DeliveryStatus.SENT
+        # Reached only once no recipient is left to retry: a reminder counts once, when its last
+        # recipient got it. `due` is the planned time the message carries, not when the timer fired
+        # or the activity was scheduled, so a backlog of workflow tasks counts as lateness too.
         if sent and notification.type is NotificationType.REMINDER and notification.due is not None:
             reminder_sent(notification.due, datetime.now(UTC))
         outcome = "REJECTED" if errors else "SENT" if sent else "ALREADY_SENT" if already else "NO_RECIPIENTS"
