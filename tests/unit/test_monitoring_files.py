@@ -1,8 +1,8 @@
 """The monitoring files of deploy/: Prometheus's configuration and alert rules, Grafana's
 provisioning and the dashboard, and how docker-compose.yml runs them.
 
-Every PromQL expression (rules and dashboard targets) is parsed by `promql-parser` (bindings of
-the Rust parser of GreptimeDB's `promql-parser` crate, which follows Prometheus's grammar) and
+Every PromQL expression (rules and dashboard targets) is parsed by `promql-parser` (Python
+bindings, py-promql-parser, of the Rust crate `promql-parser`, a port of Prometheus's parser) and
 every metric it names, read from the syntax tree, must be one the service exports: one of the
 catalogue domain.metric_names, which tests/workflows/test_worker_metrics.py and
 tests/api/test_metrics.py find on real scrapes. `promtool`, when on PATH (Debian: `apt-get install
