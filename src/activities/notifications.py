@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.heartbeat import heartbeating
+from activities.metrics import count_email, reminder_sent
 from domain.activity_io import MessageRequest
 from domain.activity_names import SEND_MESSAGE, SEND_NOTIFICATION
 from domain.keys import ServiceKeys
 from domain.model import Appointment, ParticipantType
-from domain.notifications import DeliveryResult, Message, Notification
+from domain.notifications import DeliveryResult, Message, Notification, NotificationType
 from mail.compose import compose, message_id
 from mail.sender import MailDeliveryError, SmtpSender
 from storage.appointments import AppointmentStore
@@ -82,13 +85,18 @@ class NotificationActivities:
                 )
             except (ValueError, TypeError) as exc:
                 status, error = DeliveryStatus.FAILED, f"message cannot be composed: {exc}"
+                count_email("unsendable")
             else:
                 try:
                     await self._sender.send(message)
                 except MailDeliveryError as exc:
                     if not exc.permanent:
+                        count_email("deferred")
                         raise  # retried by Temporal with backoff
                     status, error = DeliveryStatus.REJECTED, str(exc)
+                    count_email("refused")
+                else:
+                    count_email("sent")
             if error is not None:
                 errors.append(error)
                 activity.logger.warning("%s not sent to %s: %s", notification.key, recipient.id, error)
@@ -102,6 +110,11 @@ class NotificationActivities:
                 error=error,
             )
             sent += status is DeliveryStatus.SENT
+        # Reached only once no recipient is left to retry: a reminder counts once, when its last
+        # recipient got it. `due` is the planned time the message carries, not when the timer fired
+        # or the activity was scheduled, so a backlog of workflow tasks counts as lateness too.
+        if sent and notification.type is NotificationType.REMINDER and notification.due is not None:
+            reminder_sent(notification.due, datetime.now(UTC))
         outcome = "REJECTED" if errors else "SENT" if sent else "ALREADY_SENT" if already else "NO_RECIPIENTS"
         return DeliveryResult(
             key=notification.key, recipients=len(recipients), outcome=outcome, error="; ".join(errors) or None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from activities.metrics import count_projection_failure
 from domain.activity_names import PROJECT_APPOINTMENT
 from domain.model import Appointment
 from storage.appointments import AppointmentStore
@@ -15,7 +16,11 @@ class ProjectionActivities:
 
     @activity.defn(name=PROJECT_APPOINTMENT)
     async def project(self, appointment: Appointment) -> None:
-        written = await self._store.project(appointment)
+        try:
+            written = await self._store.project(appointment)
+        except Exception:
+            count_projection_failure()
+            raise
         activity.logger.info(
             "projected appointment %s version %s%s",
             appointment.id,

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 from temporalio import activity
 
+from activities.metrics import count_projection_failure
 from domain.activity_io import ChangeRecord, RecordedChange
 from domain.activity_names import RECORD_CHANGE
 from domain.delivery_queue import expires
@@ -45,7 +46,11 @@ class RecordActivities:
                 )
             ).decode()
 
-        owed = await self._changes.record(appointment, change.events, body_of, project=change.project)
+        try:
+            owed = await self._changes.record(appointment, change.events, body_of, project=change.project)
+        except Exception:
+            count_projection_failure()
+            raise
         activity.logger.info(
             "recorded appointment %s version %s: %d events, %d deliveries",
             appointment.id,

@@ -19,6 +19,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.heartbeat import heartbeating
+from activities.metrics import count_webhook_attempt
 from domain.activity_io import WebhookPost
 from domain.activity_names import DELIVER_WEBHOOK, MATCH_WEBHOOKS, POST_WEBHOOK
 from domain.errors import DomainError
@@ -141,6 +142,7 @@ class WebhookActivities:
                 error,
                 int((time.monotonic() - started) * 1000),
             )
+        count_webhook_attempt(status)
         if refused:
             raise ApplicationError(f"webhook not sent: {error}", non_retryable=True)
         if status is None:

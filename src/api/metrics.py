@@ -39,6 +39,8 @@ from prometheus_client import (
     start_http_server,
 )
 
+from domain.metric_names import HTTP_REQUEST_DURATION, HTTP_REQUESTS
+
 log = logging.getLogger("api.requests")
 
 UNMATCHED_ROUTE = "<unmatched>"
@@ -54,14 +56,14 @@ class HttpMetrics(InitPluginProtocol):
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         self.requests = Counter(
-            "http_requests_total",
-            "HTTP requests answered, by method, route template and status code.",
+            HTTP_REQUESTS.name,
+            HTTP_REQUESTS.help,
             ["method", "route", "status"],
             registry=self.registry,
         )
         self.duration = Histogram(
-            "http_request_duration_seconds",
-            "Time from routing a request to the last byte of its response, by method and route template.",
+            HTTP_REQUEST_DURATION.name,
+            HTTP_REQUEST_DURATION.help,
             ["method", "route"],
             buckets=DURATION_BUCKETS,
             registry=self.registry,

@@ -4,7 +4,8 @@ The SDK's Rust core logs to stderr in its own format unless told otherwise; here
 and errors are forwarded to the Python logger `temporalio.core`, so they come out as JSON lines
 like everything else. The worker's runtime also serves the SDK's own metrics
 (`temporal_workflow_completed`, `temporal_activity_execution_latency`, `temporal_request`, ...)
-on `http://METRICS_HOST:WORKER_METRICS_PORT/metrics`.
+on `http://METRICS_HOST:WORKER_METRICS_PORT/metrics`, and the service's own that the workflow and
+the activities record through the SDK's metric meter (domain.metric_names).
 
 Each Runtime starts its own thread pool (and metrics server): create one per process.
 """
@@ -23,6 +24,7 @@ from temporalio.runtime import (
 )
 
 from config import Settings
+from domain.metric_names import REMINDER_LATENESS, REMINDER_LATENESS_BUCKETS
 
 CORE_LOGGER = "temporalio.core"
 
@@ -41,7 +43,14 @@ def metrics_address(port: int, host: str) -> str:
 def worker_runtime(settings: Settings) -> Runtime:
     """Core logs forwarded; Prometheus metrics on METRICS_HOST:WORKER_METRICS_PORT unless it is 0."""
     port = settings.worker_metrics_port
-    metrics = PrometheusConfig(bind_address=metrics_address(port, settings.metrics_host)) if port else None
+    metrics = (
+        PrometheusConfig(
+            bind_address=metrics_address(port, settings.metrics_host),
+            histogram_bucket_overrides={REMINDER_LATENESS.name: REMINDER_LATENESS_BUCKETS},
+        )
+        if port
+        else None
+    )
     return Runtime(telemetry=TelemetryConfig(logging=_core_logging(), metrics=metrics))
 
 

@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.commands import ACTIVATE, CHANGES, SCHEDULE, Command, Context
     from domain.errors import ErrorKind
     from domain.lifecycle import ActorCommand
+    from domain.metric_names import APPOINTMENTS_SCHEDULED
     from domain.model import Appointment, RoomAccess, RoomRequest
     from domain.notifications import Message, NotificationType
     from domain.webhooks import EventType, event_id
@@ -123,6 +124,12 @@ class AppointmentWorkflow(MessagePlanning):
     async def run(self, input: RawValue) -> Appointment:
         if self._legacy is not None:
             return await self._legacy.run()
+        if workflow.info().continued_run_id is None:
+            # A new appointment. The SDK's workflow meter records nothing while a history is
+            # replayed: counted once, unless the first workflow task itself is retried.
+            workflow.metric_meter().create_counter(
+                APPOINTMENTS_SCHEDULED.name, APPOINTMENTS_SCHEDULED.help
+            ).add(1, {"organizer_type": self._appointment.organizer.type.value})
         self._outbox.start()
         self._fanout.start()
         keeping_up = asyncio.create_task(self._projection.keep_up())

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import delivery_queue
     from domain.activity_io import WebhookPost
     from domain.activity_names import POST_WEBHOOK
+    from domain.metric_names import WEBHOOK_DELIVERIES
     from domain.workflow_state import QueuedDelivery
 
 # Failed deliveries are retried with exponential backoff until they expire.
@@ -56,6 +57,7 @@ class WebhookFanout:
             )
             queue[:] = grown
             if dropped is not None:
+                _count_dead()
                 workflow.logger.warning(
                     "webhook %s: event %s dropped, the queue is full", delivery.webhook_id, dropped.event.id
                 )
@@ -84,6 +86,7 @@ class WebhookFanout:
             left = delivery_queue.deadline(delivery) - workflow.now()
             if left <= timedelta(0):
                 workflow.logger.warning("webhook %s: event %s expired", webhook_id, delivery.event.id)
+                _count_dead()
                 queue.pop(0)
                 continue
             self._sending.add(webhook_id)
@@ -101,9 +104,18 @@ class WebhookFanout:
             except ActivityError as error:
                 if self._stopped:
                     return  # cancelled by `stop`: still owed, first in its queue
+                _count_dead()
                 workflow.logger.warning(
                     "webhook %s: event %s given up: %s", webhook_id, delivery.event.id, error.cause
                 )
             finally:
                 self._sending.discard(webhook_id)
             queue.pop(0)
+
+
+def _count_dead() -> None:
+    """A delivery given up. The SDK's workflow meter records nothing while a history is replayed,
+    so each is counted once, by the worker that gave it up."""
+    workflow.metric_meter().create_counter(WEBHOOK_DELIVERIES.name, WEBHOOK_DELIVERIES.help).add(
+        1, {"outcome": "dead"}
+    )

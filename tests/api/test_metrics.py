@@ -17,7 +17,9 @@ from api.app import create_app
 from api.metrics import HttpMetrics
 from devstack.net import free_port
 from domain.access import Role
+from domain.metric_names import Source, exported_series
 from tests.api.conftest import Stack, TokenFactory
+from tests.support.metrics import exposed_names
 from tests.support.secrets import session_settings
 
 APPOINTMENT_ROUTE = "/api/appointments/{id}"
@@ -74,6 +76,16 @@ async def test_requests_are_counted_by_route_template_and_status(
     # Route templates only: no raw path, hence no appointment id, ever becomes a label.
     assert not UUID.search(text)
     assert "process_resident_memory_bytes" in text or "python_info" in text
+
+
+async def test_every_api_metric_of_the_catalogue_is_exported(
+    http: httpx.AsyncClient, scrape: httpx.AsyncClient
+) -> None:
+    # What the dashboard and the alerts name of the API (domain.metric_names), once a request is in.
+    assert (await http.get("/health")).status_code == 200
+    exposed = exposed_names((await scrape.get("/metrics")).text)
+    promised = set(exported_series(Source.API))
+    assert promised <= exposed, promised - exposed
 
 
 async def test_metrics_are_not_served_on_the_public_listener(

@@ -31,6 +31,7 @@ from storage.appointments import AppointmentStore
 from storage.notification_log import NotificationLog
 from tests.support.factories import new_appointment, principal
 from tests.support.secrets import SERVICE_KEYS, session_settings
+from tests.support.smtp import RefusingSmtp, refusing_smtp_server
 from tests.support.stack import SANDBOXED
 from tests.support.updates import update
 from tests.workflows.test_notifications import NOTIFY, POLICY
@@ -45,33 +46,15 @@ async def _recorded(engine: AsyncEngine, appointment: Appointment, message: Mess
     return MessageRequest(appointment_id=appointment.id, message=message)
 
 
-class _Refusing:
-    """A real SMTP server that refuses every recipient, permanently or for now."""
-
-    def __init__(self, code: str) -> None:
-        self.code = code
-        self.attempts = 0
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list
-    ) -> str:
-        self.attempts += 1
-        return self.code
-
-
 @pytest.fixture
-def refusing_smtp(request: pytest.FixtureRequest) -> Iterator[tuple[int, _Refusing]]:
-    handler = _Refusing(request.param)
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, handler
-    controller.stop()
+def refusing_smtp(request: pytest.FixtureRequest) -> Iterator[tuple[int, RefusingSmtp]]:
+    with refusing_smtp_server(request.param) as server:
+        yield server
 
 
 @pytest.mark.parametrize("refusing_smtp", ["550 5.1.1 no such mailbox"], indirect=True)
 async def test_a_permanent_refusal_is_recorded_and_not_retried(
-    refusing_smtp: tuple[int, _Refusing], engine: AsyncEngine
+    refusing_smtp: tuple[int, RefusingSmtp], engine: AsyncEngine
 ) -> None:
     port, handler = refusing_smtp
     appointment = new_appointment(principal(Role.AGENT))
@@ -95,7 +78,7 @@ async def test_a_permanent_refusal_is_recorded_and_not_retried(
 
 @pytest.mark.parametrize("refusing_smtp", ["451 4.3.0 try again later"], indirect=True)
 async def test_a_temporary_failure_is_raised_for_temporal_to_retry(
-    refusing_smtp: tuple[int, _Refusing], engine: AsyncEngine
+    refusing_smtp: tuple[int, RefusingSmtp], engine: AsyncEngine
 ) -> None:
     port, _ = refusing_smtp
     appointment = new_appointment(principal(Role.AGENT))
