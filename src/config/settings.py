@@ -90,6 +90,30 @@ def _log_format(env: Mapping[str, str]) -> str:
     return value
 
 
+OTLP_PROTOCOLS = ("http/protobuf", "grpc")
+
+
+def _otlp_protocol(env: Mapping[str, str]) -> str | None:
+    """How traces are exported, None when they are not: tracing is on when an OTLP endpoint is set
+    (OTEL_EXPORTER_OTLP_ENDPOINT or its traces-only variant), unless OTEL_SDK_DISABLED is true or
+    OTEL_TRACES_EXPORTER is `none`. The protocol follows the OpenTelemetry specification (the
+    traces-only variable first, default `http/protobuf`); one the service cannot speak is an
+    error, not a silent fallback."""
+    endpoint = _optional(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or _optional(
+        env, "OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    exporter = (env.get("OTEL_TRACES_EXPORTER") or "").strip().lower()
+    if not endpoint or _flag(env, "OTEL_SDK_DISABLED") or exporter == "none":
+        return None
+    name = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+    if not _optional(env, name):
+        name = "OTEL_EXPORTER_OTLP_PROTOCOL"
+    protocol = (_optional(env, name) or OTLP_PROTOCOLS[0]).lower()
+    if protocol not in OTLP_PROTOCOLS:
+        raise SettingsError(f"{name} must be one of {', '.join(OTLP_PROTOCOLS)}, got {env.get(name)!r}")
+    return protocol
+
+
 def to_sqlalchemy_url(url: str) -> str:
     """Accept the usual `postgresql://` form and pin the asyncpg driver."""
     for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
@@ -176,6 +200,9 @@ class Settings:
     # before a change ships, and the sandbox cost a new appointment's workflow task 60 % more time
     # and each cached workflow 75 % more memory (docs/decisions.md, docs/BENCHMARKS.md).
     worker_workflow_sandbox: bool
+    # Traces over OTLP (`http/protobuf` or `grpc`), None when off. The OpenTelemetry SDK reads the
+    # rest of its standard variables itself (endpoint, headers, sampler, resource, batching).
+    otlp_protocol: str | None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -240,6 +267,7 @@ class Settings:
                 env, "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", 8, maximum=10_000, minimum=2
             ),
             worker_workflow_sandbox=_flag(env, "WORKER_WORKFLOW_SANDBOX"),
+            otlp_protocol=_otlp_protocol(env),
         )
 
     @property

@@ -13,6 +13,7 @@ from temporalio.service import TLSConfig
 from config import Settings
 from config.secrets import require
 from temporal_access.codec import EncryptionCodec, parse_keys
+from temporal_access.tracing import ServiceTracing
 from workflows.converter import data_converter
 
 
@@ -45,6 +46,8 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
 
 
 async def connect(settings: Settings, *, lazy: bool = False, runtime: Runtime | None = None) -> Client:
+    """The client of `settings`; with tracing on, its calls and the worker built on it carry spans
+    (temporal_access.tracing)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
@@ -53,4 +56,5 @@ async def connect(settings: Settings, *, lazy: bool = False, runtime: Runtime | 
         api_key=settings.temporal_api_key,
         lazy=lazy,
         runtime=runtime,
+        interceptors=[ServiceTracing()] if settings.otlp_protocol else [],
     )
