@@ -36,7 +36,7 @@ from api.participants.routes import ParticipantController
 from api.queries.routes import AppointmentQueryController
 from api.rate_limiting import RateLimits, checked_overrides
 from api.request_guards import JsonRequest, ParameterGuard
-from api.tracing import server_spans
+from api.tracing import ServerSpans
 from api.webhooks.routes import WebhookController
 from api.workflow_gateway import AppointmentWorkflows
 from config import Settings, load_settings
@@ -196,6 +196,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=state,
         dependencies={name: _from_state(state, name) for name in DEPENDENCIES},
         middleware=[
+            # With tracing on, a server span per request (src/api/tracing.py).
+            *([ServerSpans] if settings.otlp_protocol else []),
             # Temporal UI calls the codec endpoint from the operator's browser.
             cors.middleware,
             DefineMiddleware(JWTAuthenticationMiddleware, verifier=verifier, exclude_prefix="/schema"),
@@ -203,9 +205,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         # JSON bodies are checked (media type, UTF-8, duplicate keys, depth) before they are decoded.
         request_class=JsonRequest,
-        # Per-request metrics (served on API_METRICS_PORT) and logs (src/api/metrics.py); with
-        # tracing on, a server span per request (src/api/tracing.py).
-        plugins=[metrics, *(server_spans() if settings.otlp_protocol else [])],
+        # Per-request metrics (served on API_METRICS_PORT) and logs (src/api/metrics.py).
+        plugins=[metrics],
         before_send=[cors.before_send],
         # Logging is configured by the process (config/logs.py), not by Litestar.
         logging_config=None,

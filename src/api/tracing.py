@@ -1,45 +1,66 @@
 """The API's server spans, with tracing on (config.tracing): one per request, named by its route.
 
-Litestar's OpenTelemetry plugin opens the span before routing, named by the method alone; once
-routed, the span takes the route template (`POST /api/appointments`,
-`GET /api/appointments/{appointment_id:str}`), never the raw path, so span names stay as few as
-the routes. The plugin's extra spans around each ASGI receive and send are left out: they would
-only repeat the server span. The Temporal client's calls made while handling the request are
-children of this span (temporal_access.tracing), so a request and the workflow work it causes are
-one trace.
+A plain ASGI middleware, outermost: it continues the caller's trace when the request carries a
+W3C `traceparent`, opens a server span named by the method, and once Litestar has routed the
+request names it by the route template (`POST /api/appointments`,
+`GET /api/appointments/{appointment_id:str}`), never by the raw path, so that span names stay as
+few as the routes. The Temporal client's calls made while handling the request are children of
+this span (temporal_access.tracing), so a request and the workflow work it causes are one trace.
+
+Litestar's OpenTelemetry plugin (the OpenTelemetry ASGI instrumentation) does the same and more:
+a dozen attributes per span, set twice, and metrics instruments; on the read path it cost five
+times this middleware's CPU per request (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
-from litestar.config.app import AppConfig
-from litestar.plugins import InitPluginProtocol
-from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
-from litestar.types import Message, Scope
-from opentelemetry import trace
-from opentelemetry.semconv.attributes.http_attributes import HTTP_ROUTE
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from opentelemetry import propagate
+from opentelemetry.semconv.attributes.http_attributes import (
+    HTTP_REQUEST_METHOD,
+    HTTP_RESPONSE_STATUS_CODE,
+    HTTP_ROUTE,
+)
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
-
-def _method_only(scope: Scope) -> tuple[str, dict[str, Any]]:
-    return str(scope.get("method") or scope["type"]), {}
-
-
-async def _name_by_route(message: Message, scope: Scope) -> None:
-    # Litestar sets `path_template` when it routes; unmatched requests keep the method alone.
-    if message["type"] == "http.response.start" and (template := scope.get("path_template")):
-        span = trace.get_current_span()
-        span.update_name(f"{scope['method']} {template}")
-        span.set_attribute(HTTP_ROUTE, template)
+from config.tracing import tracer
 
 
-def server_spans() -> list[InitPluginProtocol]:
-    """The plugins that give every request its server span."""
-    config = OpenTelemetryConfig(scope_span_details_extractor=_method_only, exclude_spans=["receive", "send"])
-    return [OpenTelemetryPlugin(config), _RouteNames()]
+class ServerSpans:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        # The headers the propagators read (`traceparent`, `tracestate`, `baggage`), as ASGI has them.
+        self._fields = frozenset(field.encode("latin-1") for field in propagate.get_global_textmap().fields)
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        carrier: Mapping[str, str] = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in scope["headers"]
+            if name in self._fields
+        }
+        with tracer.start_as_current_span(
+            method,
+            context=propagate.extract(carrier) if carrier else None,
+            kind=SpanKind.SERVER,
+            attributes={HTTP_REQUEST_METHOD: method},
+        ) as span:
 
-class _RouteNames(InitPluginProtocol):
-    def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        app_config.before_send.append(_name_by_route)
-        return app_config
+            async def traced_send(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    span.set_attribute(HTTP_RESPONSE_STATUS_CODE, status)
+                    if status >= 500:
+                        span.set_status(Status(StatusCode.ERROR))
+                    # Set by Litestar's router; a request that matched no route keeps the method alone.
+                    if template := scope.get("path_template"):
+                        span.update_name(f"{method} {template}")
+                        span.set_attribute(HTTP_ROUTE, template)
+                await send(message)
+
+            await self.app(scope, receive, traced_send)

@@ -4,8 +4,9 @@
 activity, so that an API request, the workflow's handling of it and the activities it schedules
 are one trace. Workflow-side, it runs every handler and task in the context the workflow was
 started with: an activity scheduled days later, when a reminder's timer fires, would become one
-more child of the appointment's creation. Such activities (`timer_driven`) run here under a new
-root span, `Timer:<activity type>`, linked to the span that scheduled them (the workflow's
+more child of the appointment's creation. Such activities (`timer_driven`: a reminder's or
+follow-up's mail, the recording and the webhook deliveries of its `REMINDER_SENT` event) run here
+under a new root span, `Timer:<activity type>`, linked to the span that scheduled them (the workflow's
 zero-length `StartActivity` span, which stays in the appointment's trace as the marker of when
 the timer fired); the activity's own spans (the SDK's `RunActivity`, SMTP, the webhook POST) are
 its children.
@@ -22,7 +23,7 @@ from temporalio import activity
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput
 
-from domain.activity_io import MessageRequest, WebhookPost
+from domain.activity_io import ChangeRecord, MessageRequest, WebhookPost
 from domain.notifications import NotificationType
 from domain.webhooks import EventType
 
@@ -38,6 +39,9 @@ def timer_driven(args: Sequence[Any]) -> bool:
             return message.type in TIMED_MESSAGES
         case [WebhookPost(delivery=delivery)]:
             return delivery.event.type in TIMED_EVENTS
+        case [ChangeRecord(project=False, events=events)] if events:
+            # Only events to record, all of what a timer did (a reminder sent): no change of the appointment.
+            return all(event.type in TIMED_EVENTS for event in events)
     return False
 
 

@@ -30,7 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 from devstack.net import free_port
 from devstack.smtp_sink import SmtpSink
 from domain.access import Role
-from domain.activity_names import POST_WEBHOOK, SEND_MESSAGE
+from domain.activity_names import POST_WEBHOOK, RECORD_CHANGE, SEND_MESSAGE
 from domain.commands import SCHEDULE
 from domain.rate_limits import ALL_LIMITS
 from tests.api.conftest import TokenFactory
@@ -215,8 +215,11 @@ async def test_a_post_is_one_trace_and_a_reminder_its_own_linked_one(
             reminder_hook = (await receiver.wait_for("/hook", 2))[1]
             assert json.loads(reminder_hook.body)["type"] == "REMINDER_SENT"
             posted = (await collector.wait_for(_named(f"Timer:{POST_WEBHOOK}")))[0]
-            assert [trace_id for trace_id, _ in posted.links] == [server.trace_id]
             assert _traceparent_trace(reminder_hook) == posted.trace_id
+            recorded = (await collector.wait_for(_named(f"Timer:{RECORD_CHANGE}")))[0]
+            for root in (posted, recorded):
+                assert [trace_id for trace_id, _ in root.links] == [server.trace_id]
+                assert root.trace_id not in (server.trace_id, timer.trace_id)
 
             # JSON lines logged while a span is current name it; the others do not.
             requests = [

@@ -14,11 +14,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from config.logs import JsonFormatter, trace_fields
 from config.settings import Settings, SettingsError
 from config.tracing import API_SERVICE, service_resource, start_tracing
-from domain.activity_io import MessageRequest, WebhookPost
+from domain.activity_io import ChangeRecord, MessageRequest, WebhookPost
 from domain.notifications import Message, NotificationType, Template
 from domain.webhooks import EventType
 from domain.workflow_state import ChangeEvent, QueuedDelivery
 from temporal_access.tracing import timer_driven
+from tests.support.factories import new_appointment, principal
 
 ENDPOINT = "http://collector:4318"
 
@@ -90,9 +91,18 @@ def _message(kind: NotificationType) -> MessageRequest:
     return MessageRequest(appointment_id="a", message=Message(key=f"a:{kind}", type=kind, template=template))
 
 
+def _event(kind: EventType) -> ChangeEvent:
+    return ChangeEvent(id=f"e-{kind}", type=kind, timestamp=NOW, version=1)
+
+
 def _post(kind: EventType) -> WebhookPost:
-    event = ChangeEvent(id="e", type=kind, timestamp=NOW, version=1)
-    return WebhookPost(appointment_id="a", delivery=QueuedDelivery(webhook_id="w", event=event))
+    return WebhookPost(appointment_id="a", delivery=QueuedDelivery(webhook_id="w", event=_event(kind)))
+
+
+def _record(*kinds: EventType, project: bool = False) -> ChangeRecord:
+    return ChangeRecord(
+        appointment=new_appointment(principal()), events=tuple(map(_event, kinds)), project=project
+    )
 
 
 @pytest.mark.parametrize(
@@ -104,6 +114,10 @@ def _post(kind: EventType) -> WebhookPost:
         ([_message(NotificationType.RESCHEDULE)], False),
         ([_post(EventType.REMINDER_SENT)], True),
         ([_post(EventType.APPOINTMENT_CREATED)], False),
+        ([_record(EventType.REMINDER_SENT)], True),
+        ([_record(EventType.REMINDER_SENT, EventType.APPOINTMENT_UPDATED)], False),
+        ([_record(EventType.REMINDER_SENT, project=True)], False),
+        ([_record()], False),
         ([], False),
         (["appointment-1"], False),
     ],
