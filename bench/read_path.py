@@ -8,10 +8,11 @@ same database, checks what both answer, then loads each with wrk in turn (refere
 reference, service, ...), after a warm-up of both. Prints requests/s and latency percentiles of
 every run, the medians, and the ratio of the service's throughput to the reference's.
 
-`--tracing` adds a third app to every round: a second API process of the same stack, with the same
-environment but for its ports and OTEL_EXPORTER_OTLP_ENDPOINT, exporting a server span per request
-over OTLP/HTTP to a real receiver in this process (tests/support/otlp.py). It prints that replica's
-throughput against the service's (tracing off) and how many spans the receiver decoded.
+`--tracing` adds two apps to every round: API processes of the same stack, with the same
+environment but for their ports and OTEL_EXPORTER_OTLP_ENDPOINT, exporting a server span per request
+over OTLP/HTTP to a real receiver in this process (tests/support/otlp.py): `traced` records every
+request, `sampled` one in ten (OTEL_TRACES_SAMPLER=traceidratio, 0.1). It prints their throughput
+against the service's (tracing off) and how many spans the receiver decoded.
 
 `--profile` adds one more service run (not counted) under py-spy (bench/profiling.py, the `bench`
 extra; root needed) and prints where the API process spent its samples.
@@ -199,12 +200,23 @@ def reference_app(stack: Stack, probe_id: str) -> Iterator[tuple[str, psutil.Pro
         yield url, process
 
 
+# The replicas of `--tracing`: their name and the variables they add to the stack's API's own.
+TRACED = {
+    "traced": {},
+    "sampled": {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
+}
+
+
 @contextmanager
-def traced_replica(stack: Stack, endpoint: str) -> Iterator[tuple[str, psutil.Process]]:
-    """A second `python -m api` of the stack, as its own but for its ports, exporting to `endpoint`."""
+def traced_replica(stack: Stack, env: dict[str, str]) -> Iterator[tuple[str, psutil.Process]]:
+    """Another `python -m api` of the stack, as its own but for its ports and `env`."""
     port = free_port()
-    env = {k: v for k, v in stack.child("api").environ().items() if not k.startswith("OTEL_")}
-    env.update(HTTP_PORT=str(port), API_METRICS_PORT=str(free_port()), OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
+    env = {
+        **{k: v for k, v in stack.child("api").environ().items() if not k.startswith("OTEL_")},
+        "HTTP_PORT": str(port),
+        "API_METRICS_PORT": str(free_port()),
+        **env,
+    }
     url = f"http://127.0.0.1:{port}"
     with serving([sys.executable, "-m", "api"], url, "/health", env) as process:
         yield url, process
@@ -236,7 +248,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3, help="timed runs of each app")
     parser.add_argument(
-        "--tracing", action="store_true", help="also time an API replica exporting traces over OTLP"
+        "--tracing", action="store_true", help="also time API replicas exporting traces over OTLP"
     )
     parser.add_argument(
         "--profile", action="store_true", help=f"then one more service run under py-spy, into {PROFILES}"
@@ -259,8 +271,10 @@ def main() -> None:
             ]
             if args.tracing:
                 received = apps.enter_context(otlp_receiver())
-                traced_url, traced_process = apps.enter_context(traced_replica(stack, received.endpoint))
-                targets.append(Target("traced", traced_url, traced_process, token))
+                for name, sampling in TRACED.items():
+                    env = {**sampling, "OTEL_EXPORTER_OTLP_ENDPOINT": received.endpoint}
+                    url, process = apps.enter_context(traced_replica(stack, env))
+                    targets.append(Target(name, url, process, token))
             for target in targets:
                 wrk(target, ids, seconds=WARM_UP_SECONDS, connections=args.connections)
             runs: dict[str, list[WrkRun]] = {target.name: [] for target in targets}
@@ -294,9 +308,9 @@ def main() -> None:
     ratio = medians["service"][0] / medians["reference"][0]
     print(f"throughput ratio service/reference: {ratio:.2f} (target >= 0.75)")
     if received is not None:
-        traced = medians["traced"][0]
-        print(f"throughput ratio traced/reference: {traced / medians['reference'][0]:.2f}")
-        print(f"throughput ratio traced/service (tracing on/off): {traced / medians['service'][0]:.2f}")
+        for name in TRACED:
+            ratio = medians[name][0] / medians["service"][0]
+            print(f"throughput ratio {name}/service (tracing on/off): {ratio:.2f}")
         print(f"spans the OTLP receiver decoded: {len(received.spans)} in {received.requests} requests")
     if failures:
         print(f"FAILED: {failures} requests were not answered 2xx")

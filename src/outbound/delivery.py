@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from opentelemetry import propagate
 from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 from opentelemetry.semconv.attributes.http_attributes import (
     HTTP_REQUEST_METHOD,
@@ -25,6 +24,7 @@ from opentelemetry.semconv.attributes.http_attributes import (
 )
 from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, SERVER_PORT
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from config.tracing import tracer
 from outbound.webhook_urls import Target, is_ip_literal
@@ -34,6 +34,8 @@ DEADLINE = 20.0
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 # A name with many addresses is tried on a few of them, not on all.
 MAX_ADDRESSES_TRIED = 3
+# `traceparent` (and `tracestate`) only: baggage a caller of the API sent is not for receivers.
+_TRACE_CONTEXT = TraceContextTextMapPropagator()
 
 
 class DeliveryFailed(Exception):
@@ -80,7 +82,7 @@ async def post(client: httpx.AsyncClient, target: Target, body: bytes, headers: 
     ) as span:
         headers = dict(headers)
         # Writes nothing without a valid span, that is with tracing off.
-        propagate.inject(headers)
+        _TRACE_CONTEXT.inject(headers)
         try:
             status = await _post(client, target, body, headers)
         except DeliveryFailed as failed:

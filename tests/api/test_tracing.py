@@ -305,3 +305,30 @@ async def test_nothing_is_exported_or_propagated_when_tracing_is_off(
         assert collector.requests == 0
     finally:
         await stop()
+
+
+async def test_a_dead_collector_fails_and_holds_up_no_request(
+    tmp_path: Path,
+    dev_server: WorkflowEnvironment,
+    database_url: str,
+    mail_sink: SmtpSink,
+    auth: TokenFactory,
+    application_id: str,
+    receiver: Receiver,
+) -> None:
+    """Nothing listens at the endpoint: spans are dropped, requests and deliveries go on."""
+    otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}"}
+    async with (
+        running_processes(tmp_path, dev_server, database_url, mail_sink, otel) as service,
+        httpx.AsyncClient(base_url=service.base_url, timeout=30) as http,
+    ):
+        await _subscribe(http, auth, application_id, receiver.url("/hook"), ["APPOINTMENT_CREATED"])
+        agent = auth(Role.AGENT)
+        for _ in range(3):
+            created = await http.post("/api/appointments", json=schedule_body(), headers=agent)
+            assert created.status_code == 200, created.text
+            read = await http.get(f"/api/appointments/{created.json()['id']}", headers=agent)
+            assert read.status_code == 200
+        hooks = await receiver.wait_for("/hook", 3)
+        # Traced all the same: the context travels even when no span can be exported.
+        assert all(hook.headers["traceparent"].startswith("00-") for hook in hooks)
