@@ -8,8 +8,8 @@ few as the routes. The Temporal client's calls made while handling the request a
 this span (temporal_access.tracing), so a request and the workflow work it causes are one trace.
 
 Litestar's OpenTelemetry plugin (the OpenTelemetry ASGI instrumentation) does the same and more:
-a dozen attributes per span, set twice, and metrics instruments; on the read path it cost five
-times this middleware's CPU per request (docs/BENCHMARKS.md).
+a dozen attributes per span, set twice, and metrics instruments; with it, tracing halved the read
+path's throughput (docs/BENCHMARKS.md, "Tracing on and off").
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from devstack.net import free_port
@@ -276,7 +277,9 @@ async def test_grpc_export_with_the_services_named_by_the_variables(
         await stop()
 
 
+@pytest.mark.parametrize("disabled", [False, True], ids=["unset", "sdk-disabled"])
 async def test_nothing_is_exported_or_propagated_when_tracing_is_off(
+    disabled: bool,
     tmp_path: Path,
     dev_server: WorkflowEnvironment,
     database_url: str,
@@ -285,10 +288,12 @@ async def test_nothing_is_exported_or_propagated_when_tracing_is_off(
     application_id: str,
     receiver: Receiver,
 ) -> None:
-    """OTEL_SDK_DISABLED wins over an endpoint that is set: as if no variable were."""
+    """No OTEL_* variable at all; or OTEL_SDK_DISABLED, which wins over an endpoint that is set."""
     collector = OtlpHttpReceiver()
     stop = await collector.start()
-    otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint, "OTEL_SDK_DISABLED": "true"}
+    otel = (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint, "OTEL_SDK_DISABLED": "true"} if disabled else {}
+    )
     try:
         async with (
             running_processes(tmp_path, dev_server, database_url, mail_sink, otel) as service,
