@@ -20,7 +20,7 @@ from config.settings import Settings
 
 API_SERVICE = "appointments-api"
 WORKER_SERVICE = "appointments-worker"
-# The service's own spans (SMTP, webhooks). A proxy until a provider is installed, no-op without one.
+# The service's own spans (requests, SMTP, webhooks): a proxy of the installed provider, no-op without one.
 tracer = trace.get_tracer("appointments")
 
 
@@ -44,15 +44,14 @@ def _exporter(protocol: str) -> SpanExporter:
     return HttpSpanExporter()
 
 
-def start_tracing(settings: Settings, service_name: str) -> bool:
-    """Install the process's tracer provider when tracing is on; True when it is.
+def start_tracing(settings: Settings, service_name: str) -> None:
+    """Install the process's tracer provider when tracing is on.
 
     Call once, early, before the first client connects. The provider shuts down when the process
     exits (the SDK's own exit handler), exporting what is still queued.
     """
     if settings.otlp_protocol is None:
-        return False
+        return
     provider = TracerProvider(resource=service_resource(service_name))
     provider.add_span_processor(BatchSpanProcessor(_exporter(settings.otlp_protocol)))
     trace.set_tracer_provider(provider)
-    return True

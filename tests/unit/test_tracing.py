@@ -66,7 +66,7 @@ def test_the_sdk_switches_turn_it_off_whatever_the_endpoint() -> None:
 
 def test_tracing_off_installs_no_provider() -> None:
     before = trace.get_tracer_provider()
-    assert start_tracing(Settings.from_env({}), API_SERVICE) is False
+    start_tracing(Settings.from_env({}), API_SERVICE)
     assert trace.get_tracer_provider() is before
 
 
