@@ -141,6 +141,25 @@ def _traceparent_trace(received: Any) -> str:
     return trace_id
 
 
+def _assert_logs_name(service: Service, trace_id: str, appointment_id: str) -> None:
+    """JSON lines logged while a span is current name it; the others do not."""
+    requests = [
+        line
+        for line in service.log_lines(service.api_log)
+        if line["logger"] == "api.requests" and line.get("route") == "/api/appointments"
+    ]
+    assert requests[-1]["trace_id"] == trace_id and len(requests[-1]["span_id"]) == 16
+    worker_lines = service.log_lines(service.worker_log)
+    recorded_first = next(
+        line
+        for line in worker_lines
+        if line.get("activity_type") == RECORD_CHANGE and line.get("appointment_id") == appointment_id
+    )
+    assert recorded_first["trace_id"] == trace_id
+    started = [line for line in worker_lines if "polling" in line["message"]]
+    assert started and "trace_id" not in started[0]
+
+
 async def test_a_post_is_one_trace_and_a_reminder_its_own_linked_one(
     tmp_path: Path,
     dev_server: WorkflowEnvironment,
@@ -222,15 +241,7 @@ async def test_a_post_is_one_trace_and_a_reminder_its_own_linked_one(
                 assert [trace_id for trace_id, _ in root.links] == [server.trace_id]
                 assert root.trace_id not in (server.trace_id, timer.trace_id)
 
-            # JSON lines logged while a span is current name it; the others do not.
-            requests = [
-                line
-                for line in service.log_lines(service.api_log)
-                if line["logger"] == "api.requests" and line.get("route") == "/api/appointments"
-            ]
-            assert requests[-1]["trace_id"] == server.trace_id and len(requests[-1]["span_id"]) == 16
-            started = [line for line in service.log_lines(service.worker_log) if "polling" in line["message"]]
-            assert started and "trace_id" not in started[0]
+            _assert_logs_name(service, server.trace_id, appointment_id)
     finally:
         await stop()
 
