@@ -8,8 +8,9 @@ within `DEADLINE`, whatever the receiver does. What went wrong is summed up in a
 (`DeliveryFailed`), never in the network's own error texts.
 
 With tracing on (config.tracing), each delivery is a client span `POST` (the receiver's host and
-port, the status it answered) and the request carries its W3C `traceparent`, so a receiver that
-traces joins the trace of the change it is told about. Tracing off, no header is added.
+port, the status it answered) and the request carries its W3C `traceparent` (and `tracestate`),
+so a receiver that traces joins the trace of the change it is told about. Tracing off, no header is
+added.
 """
 
 from __future__ import annotations

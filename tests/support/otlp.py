@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,7 +121,7 @@ class OtlpHttpReceiver(Spans):
         self.add(ExportTraceServiceRequest.FromString(body))
         await _answer(send, 200, ExportTraceServiceResponse().SerializeToString())
 
-    async def start(self) -> Callable[[], Any]:
+    async def start(self) -> Callable[[], Awaitable[None]]:
         """Serve; returns what stops the server."""
         server, task = await serve_asgi(self, self.port)
 
@@ -152,7 +152,8 @@ class OtlpGrpcReceiver(Spans, TraceServiceServicer):
         self.add(request)
         return ExportTraceServiceResponse()
 
-    async def start(self) -> Callable[[], Any]:
+    async def start(self) -> Callable[[], Awaitable[None]]:
+        """Serve; returns what stops the server."""
         server = grpc.aio.server()
         add_TraceServiceServicer_to_server(self, server)
         server.add_insecure_port(f"127.0.0.1:{self.port}")
