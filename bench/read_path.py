@@ -1,12 +1,18 @@
 """Issue 7, benchmark 1: `GET /api/appointments/{id}` of the service against a bare reference app.
 
-`python -m bench.read_path [--duration 20] [--connections 32] [--rounds 3] [--profile]`
+`python -m bench.read_path [--duration 20] [--connections 32] [--rounds 3] [--tracing] [--profile]`
 
 Starts the stack as `make run` does (bench/stack.py), schedules a few appointments through the
 API, starts `bench/reference_app.py` (Litestar + asyncpg, the same select, no auth) against the
 same database, checks what both answer, then loads each with wrk in turn (reference, service,
 reference, service, ...), after a warm-up of both. Prints requests/s and latency percentiles of
 every run, the medians, and the ratio of the service's throughput to the reference's.
+
+`--tracing` adds two apps to every round: API processes of the same stack, with the same
+environment but for their ports and OTEL_EXPORTER_OTLP_ENDPOINT, exporting a server span per request
+over OTLP/HTTP to a real receiver in this process (tests/support/otlp.py): `traced` records every
+request, `sampled` one in ten (OTEL_TRACES_SAMPLER=traceidratio, 0.1). It prints their throughput
+against the service's (tracing off) and how many spans the receiver decoded.
 
 `--profile` adds one more service run (not counted) under py-spy (bench/profiling.py, the `bench`
 extra; root needed) and prints where the API process spent its samples.
@@ -20,15 +26,17 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psutil
+import uvicorn
 
 from bench.profiling import print_profiles, profiled
 from bench.report import machine
@@ -36,6 +44,7 @@ from bench.stack import BENCH_DATA, Stack, running_stack
 from devstack.net import free_port
 from domain.access import Role
 from storage.database import driver_dsn
+from tests.support.otlp import OtlpHttpReceiver
 from tests.support.requests import schedule_body
 
 APPOINTMENTS = 8
@@ -159,28 +168,76 @@ def check_answers(stack: Stack, reference_url: str, token: str, scheduled: list[
 
 
 @contextmanager
-def reference_app(stack: Stack, probe_id: str) -> Iterator[tuple[str, psutil.Process]]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.reference_app", str(port), driver_dsn(stack.database_url)]
-    )
-    url = f"http://127.0.0.1:{port}"
+def serving(
+    command: list[str], url: str, probe: str, env: dict[str, str] | None = None
+) -> Iterator[psutil.Process]:
+    """`command` as a process, once `url + probe` answers; stopped on exit."""
+    process = subprocess.Popen(command, env=env)
     try:
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                raise RuntimeError("the reference app exited during startup")
+                raise RuntimeError(f"{command} exited during startup")
             try:
-                request_json(f"{url}/api/appointments/{probe_id}")
+                request_json(f"{url}{probe}")
                 break
             except OSError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        yield url, psutil.Process(process.pid)
+        yield psutil.Process(process.pid)
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@contextmanager
+def reference_app(stack: Stack, probe_id: str) -> Iterator[tuple[str, psutil.Process]]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "bench.reference_app", str(port), driver_dsn(stack.database_url)]
+    with serving(command, url, f"/api/appointments/{probe_id}") as process:
+        yield url, process
+
+
+# The replicas of `--tracing`: their name and the variables they add to the stack's API's own.
+TRACED = {
+    "traced": {},
+    "sampled": {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
+}
+
+
+@contextmanager
+def traced_replica(stack: Stack, env: dict[str, str]) -> Iterator[tuple[str, psutil.Process]]:
+    """Another `python -m api` of the stack, as its own but for its ports and `env`."""
+    port = free_port()
+    env = {
+        **{k: v for k, v in stack.child("api").environ().items() if not k.startswith("OTEL_")},
+        "HTTP_PORT": str(port),
+        "API_METRICS_PORT": str(free_port()),
+        **env,
+    }
+    url = f"http://127.0.0.1:{port}"
+    with serving([sys.executable, "-m", "api"], url, "/health", env) as process:
+        yield url, process
+
+
+@contextmanager
+def otlp_receiver() -> Iterator[OtlpHttpReceiver]:
+    """A real OTLP/HTTP receiver, served from a thread of this process."""
+    receiver = OtlpHttpReceiver()
+    server = uvicorn.Server(
+        uvicorn.Config(receiver, host="127.0.0.1", port=receiver.port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield receiver
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def main() -> None:
@@ -191,9 +248,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3, help="timed runs of each app")
     parser.add_argument(
+        "--tracing", action="store_true", help="also time API replicas exporting traces over OTLP"
+    )
+    parser.add_argument(
         "--profile", action="store_true", help=f"then one more service run under py-spy, into {PROFILES}"
     )
     args = parser.parse_args()
+    received: OtlpHttpReceiver | None = None
 
     print(f"read path: {machine()}")
     print(f"wrk -t{WRK_THREADS} -c{args.connections} -d{args.duration}s, {APPOINTMENTS} appointments in turn")
@@ -201,12 +262,19 @@ def main() -> None:
         token = stack.token(sub=AGENT, roles=[Role.AGENT.value], application_id=APPLICATION_ID)
         scheduled = schedule_appointments(stack, token)
         ids = [str(view["id"]) for view in scheduled]
-        with reference_app(stack, ids[0]) as (reference_url, reference_process):
+        with ExitStack() as apps:
+            reference_url, reference_process = apps.enter_context(reference_app(stack, ids[0]))
             check_answers(stack, reference_url, token, scheduled)
-            targets = (
+            targets = [
                 Target("reference", reference_url, reference_process),
                 Target("service", stack.api_url, stack.child("api"), token),
-            )
+            ]
+            if args.tracing:
+                received = apps.enter_context(otlp_receiver())
+                for name, sampling in TRACED.items():
+                    env = {**sampling, "OTEL_EXPORTER_OTLP_ENDPOINT": received.endpoint}
+                    url, process = apps.enter_context(traced_replica(stack, env))
+                    targets.append(Target(name, url, process, token))
             for target in targets:
                 wrk(target, ids, seconds=WARM_UP_SECONDS, connections=args.connections)
             runs: dict[str, list[WrkRun]] = {target.name: [] for target in targets}
@@ -239,6 +307,11 @@ def main() -> None:
         print(f"  {target:<9} {rps:8.0f} req/s  p50 {p50 * 1000:6.2f} ms  p99 {p99 * 1000:6.2f} ms")
     ratio = medians["service"][0] / medians["reference"][0]
     print(f"throughput ratio service/reference: {ratio:.2f} (target >= 0.75)")
+    if received is not None:
+        for name in TRACED:
+            ratio = medians[name][0] / medians["service"][0]
+            print(f"throughput ratio {name}/service (tracing on/off): {ratio:.2f}")
+        print(f"spans the OTLP receiver decoded: {len(received.spans)} in {received.requests} requests")
     if failures:
         print(f"FAILED: {failures} requests were not answered 2xx")
         sys.exit(1)

@@ -12,6 +12,7 @@ from config import load_settings
 from config.logs import configure_logging
 from config.secrets import Process, check_secrets
 from config.settings import SettingsError
+from config.tracing import API_SERVICE, start_tracing
 from temporal_access.codec import CodecKeyError
 from temporal_access.runtime import forward_core_logs
 
@@ -23,6 +24,7 @@ def main() -> None:
         # Our logging (LOG_FORMAT, LOG_LEVEL) for every logger, uvicorn's included: log_config=None
         # keeps uvicorn from installing its own handlers. Requests are logged by api.metrics.
         configure_logging(settings.log_level, json=settings.log_format == "json")
+        start_tracing(settings, API_SERVICE)
         forward_core_logs()
         app = create_app(settings)
     except (SettingsError, CodecKeyError) as error:

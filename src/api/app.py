@@ -36,6 +36,7 @@ from api.participants.routes import ParticipantController
 from api.queries.routes import AppointmentQueryController
 from api.rate_limiting import RateLimits, checked_overrides
 from api.request_guards import JsonRequest, ParameterGuard
+from api.tracing import ServerSpans
 from api.webhooks.routes import WebhookController
 from api.workflow_gateway import AppointmentWorkflows
 from config import Settings, load_settings
@@ -195,6 +196,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=state,
         dependencies={name: _from_state(state, name) for name in DEPENDENCIES},
         middleware=[
+            # With tracing on, a server span per request (src/api/tracing.py).
+            *([ServerSpans] if settings.otlp_protocol else []),
             # Temporal UI calls the codec endpoint from the operator's browser.
             cors.middleware,
             DefineMiddleware(JWTAuthenticationMiddleware, verifier=verifier, exclude_prefix="/schema"),

@@ -5,7 +5,9 @@ record's extra fields. The Temporal SDK's workflow and activity loggers attach t
 `temporal_workflow` / `temporal_activity` dict; those are flattened into top-level fields
 (`workflow_id`, `run_id`, `activity_type`, ...), and `appointment_id` is derived from a workflow id
 of the form `appointment-<id>`. Lines logged by any other logger while an activity runs (the mail
-sender, SQLAlchemy, ...) get the same fields from the activity's context.
+sender, SQLAlchemy, ...) get the same fields from the activity's context. While a span is current
+(tracing on, config.tracing), a JSON line also holds its `trace_id` and `span_id` (lowercase hex, as
+in W3C `traceparent`), so the line is found from its trace and the trace from the line.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from opentelemetry import trace
 from temporalio import activity, workflow
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -83,6 +86,14 @@ def record_fields(record: logging.LogRecord) -> dict[str, Any]:
     return fields
 
 
+def trace_fields(span: trace.Span) -> dict[str, str]:
+    """`trace_id` and `span_id` of `span`; nothing for the invalid span of no trace."""
+    context = span.get_span_context()
+    if not context.is_valid:
+        return {}
+    return {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record, on one line."""
 
@@ -93,6 +104,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        entry.update(trace_fields(trace.get_current_span()))
         for name, value in record_fields(record).items():
             entry.setdefault(name, value)
         if record.exc_info:

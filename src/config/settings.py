@@ -12,7 +12,7 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
-from temporalio.envconfig import ClientConfigProfile
+from temporalio.envconfig import ClientConfigProfile, ClientConfigProfileDict
 
 # Listeners default to this machine only; the image and compose open them (HTTP_HOST, METRICS_HOST).
 LOOPBACK = "127.0.0.1"
@@ -75,14 +75,15 @@ _TEMPORAL_TLS_ALIASES = {
 }
 
 
-def _temporal_profile(env: Mapping[str, str]) -> ClientConfigProfile:
+def _temporal_profile(env: Mapping[str, str]) -> ClientConfigProfileDict:
     """The Temporal client's connection, as Temporal's CLI and SDKs read it.
 
     A profile (TEMPORAL_PROFILE, default `default`) of the TOML file TEMPORAL_CONFIG_FILE (default
     `~/.config/temporalio/temporal.toml`, if it exists), overridden by the TEMPORAL_* variables.
     TEMPORAL_TLS_CERT/_KEY/_CA name the same files as the CLI's TEMPORAL_TLS_CLIENT_CERT_PATH,
     TEMPORAL_TLS_CLIENT_KEY_PATH and TEMPORAL_TLS_SERVER_CA_CERT_PATH, and TEMPORAL_TLS takes every
-    spelling of yes and no the other settings take.
+    spelling of yes and no the other settings take. Kept as the profile's plain dict: the settings
+    are injected into the API's handlers, whose signatures only take types msgspec can describe.
     """
     config_file = _optional(env, "TEMPORAL_CONFIG_FILE")
     if config_file is not None and not Path(config_file).is_file():
@@ -102,7 +103,7 @@ def _temporal_profile(env: Mapping[str, str]) -> ClientConfigProfile:
     if _optional(env, "TEMPORAL_TLS") is not None:
         standard["TEMPORAL_TLS"] = "true" if _flag(env, "TEMPORAL_TLS") else "false"
     try:
-        return ClientConfigProfile.load(override_env_vars=standard)
+        return ClientConfigProfile.load(override_env_vars=standard).to_dict()
     except Exception as error:  # the SDK's loader raises its own error types for files and profiles
         raise SettingsError(
             f"Temporal client configuration (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE): {error}"
@@ -132,6 +133,30 @@ def _log_format(env: Mapping[str, str]) -> str:
     if value not in ("json", "text"):
         raise SettingsError(f"LOG_FORMAT must be json or text, got {raw!r}")
     return value
+
+
+OTLP_PROTOCOLS = ("http/protobuf", "grpc")
+
+
+def _otlp_protocol(env: Mapping[str, str]) -> str | None:
+    """How traces are exported, None when they are not: tracing is on when an OTLP endpoint is set
+    (OTEL_EXPORTER_OTLP_ENDPOINT or its traces-only variant), unless OTEL_SDK_DISABLED is true or
+    OTEL_TRACES_EXPORTER is `none`. The protocol follows the OpenTelemetry specification (the
+    traces-only variable first, default `http/protobuf`); one the service cannot speak is an
+    error, not a silent fallback."""
+    endpoint = _optional(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or _optional(
+        env, "OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    exporter = (env.get("OTEL_TRACES_EXPORTER") or "").strip().lower()
+    if not endpoint or _flag(env, "OTEL_SDK_DISABLED") or exporter == "none":
+        return None
+    name = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+    if not _optional(env, name):
+        name = "OTEL_EXPORTER_OTLP_PROTOCOL"
+    protocol = (_optional(env, name) or OTLP_PROTOCOLS[0]).lower()
+    if protocol not in OTLP_PROTOCOLS:
+        raise SettingsError(f"{name} must be one of {', '.join(OTLP_PROTOCOLS)}, got {env.get(name)!r}")
+    return protocol
 
 
 def to_sqlalchemy_url(url: str) -> str:
@@ -186,7 +211,7 @@ class Settings:
     service_secret: str | None
     # The rest of the Temporal client's profile: TLS, API key and gRPC metadata for Temporal Cloud
     # or any protected frontend (its address and namespace are the two fields above).
-    temporal_profile: ClientConfigProfile
+    temporal_profile: ClientConfigProfileDict
     # Origins allowed to call the codec endpoint from a browser (Temporal UI).
     codec_cors_origins: tuple[str, ...]
     # Only in the embedded development stack, on loopback: the key of the codec route its Temporal
@@ -218,6 +243,9 @@ class Settings:
     # before a change ships, and the sandbox cost a new appointment's workflow task 60 % more time
     # and each cached workflow 75 % more memory (docs/decisions.md, docs/BENCHMARKS.md).
     worker_workflow_sandbox: bool
+    # Traces over OTLP (`http/protobuf` or `grpc`), None when off. The OpenTelemetry SDK reads the
+    # rest of its standard variables itself (endpoint, headers, sampler, resource, batching).
+    otlp_protocol: str | None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -240,13 +268,13 @@ class Settings:
             temporal_ui_port=_int(env, "TEMPORAL_UI_PORT", 8233),
             smtp_port=_int(env, "SMTP_PORT", 1025),
             database_url_override=_optional(env, "DATABASE_URL"),
-            temporal_address_override=temporal.address or None,
+            temporal_address_override=temporal.get("address") or None,
             smtp_host_override=_optional(env, "SMTP_HOST"),
             smtp_username=_optional(env, "SMTP_USERNAME"),
             smtp_password=_optional(env, "SMTP_PASSWORD"),
             smtp_starttls=_flag(env, "SMTP_STARTTLS"),
             mail_from=env.get("MAIL_FROM") or "Appointments <appointments@localhost>",
-            temporal_namespace=temporal.namespace or "default",
+            temporal_namespace=temporal.get("namespace") or "default",
             task_queue=env.get("TEMPORAL_TASK_QUEUE") or "appointments",
             room_base_url=(env.get("ROOM_BASE_URL") or f"http://localhost:{http_port}/rooms").rstrip("/"),
             public_base_url=(env.get("PUBLIC_BASE_URL") or f"http://localhost:{http_port}").rstrip("/"),
@@ -278,6 +306,7 @@ class Settings:
                 env, "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", 8, maximum=10_000, minimum=2
             ),
             worker_workflow_sandbox=_flag(env, "WORKER_WORKFLOW_SANDBOX"),
+            otlp_protocol=_otlp_protocol(env),
         )
 
     @property

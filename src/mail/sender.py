@@ -1,4 +1,8 @@
-"""One SMTP client configuration; every message goes through `SmtpSender.send`."""
+"""One SMTP client configuration; every message goes through `SmtpSender.send`.
+
+Each send is a client span `smtp send` (config.tracing) naming the SMTP server and, on failure,
+whether it was permanent: never a recipient, a subject or a body.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,12 @@ import socket
 from email.message import EmailMessage
 
 import aiosmtplib
+from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
+from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, SERVER_PORT
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from config import Settings
+from config.tracing import tracer
 
 
 class MailDeliveryError(Exception):
@@ -62,6 +70,22 @@ class SmtpSender:
     async def send(self, message: EmailMessage) -> None:
         if "From" not in message:
             message["From"] = self.sender
+        with tracer.start_as_current_span(
+            "smtp send",
+            kind=SpanKind.CLIENT,
+            attributes={SERVER_ADDRESS: self._host, SERVER_PORT: self._port},
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                await self._send(message)
+            except MailDeliveryError as error:
+                # The error's text may quote addresses: the span keeps only its kind.
+                span.set_attribute(ERROR_TYPE, "permanent" if error.permanent else "transient")
+                span.set_status(Status(StatusCode.ERROR))
+                raise
+
+    async def _send(self, message: EmailMessage) -> None:
         try:
             await aiosmtplib.send(
                 message,

@@ -6,13 +6,14 @@ import dataclasses
 
 from temporalio.client import Client
 from temporalio.converter import DataConverter
-from temporalio.envconfig import ClientConnectConfig
+from temporalio.envconfig import ClientConfigProfile, ClientConnectConfig
 from temporalio.runtime import Runtime
 
 from config import Settings
 from config.secrets import require
 from config.settings import SettingsError
 from temporal_access.codec import EncryptionCodec, parse_keys
+from temporal_access.tracing import ServiceTracing
 from workflows.converter import data_converter
 
 
@@ -34,7 +35,7 @@ def connect_options(settings: Settings) -> ClientConnectConfig:
     The address and namespace come from the settings, which default them for the embedded server.
     """
     try:
-        options = settings.temporal_profile.to_client_connect_config()
+        options = ClientConfigProfile.from_dict(settings.temporal_profile).to_client_connect_config()
     except OSError as error:
         raise SettingsError(f"Temporal TLS file {error.filename!r}: {error.strerror}") from None
     options.pop("target_host", None)
@@ -43,11 +44,14 @@ def connect_options(settings: Settings) -> ClientConnectConfig:
 
 
 async def connect(settings: Settings, *, lazy: bool = False, runtime: Runtime | None = None) -> Client:
+    """The client of `settings`; with tracing on, its calls and the worker built on it carry spans
+    (temporal_access.tracing)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter_for(settings),
         lazy=lazy,
         runtime=runtime,
+        interceptors=[ServiceTracing()] if settings.otlp_protocol else [],
         **connect_options(settings),
     )

@@ -38,6 +38,7 @@ from config import Settings, load_settings
 from config.logs import configure_logging
 from config.secrets import Process, check_secrets, require
 from config.settings import SettingsError
+from config.tracing import WORKER_SERVICE, start_tracing
 from domain.keys import ServiceKeys
 from mail.sender import SmtpSender
 from storage.appointments import AppointmentStore
@@ -190,4 +191,5 @@ def run() -> None:
         print(f"appointments worker: {error}", file=sys.stderr)
         sys.exit(2)
     configure_logging(settings.log_level, json=settings.log_format == "json")
+    start_tracing(settings, WORKER_SERVICE)
     asyncio.run(main())

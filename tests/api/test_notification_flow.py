@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from icalendar import Calendar
 
-from devstack.smtp_sink import StoredMessage
+from devstack.smtp_sink import SmtpSink, StoredMessage
 from domain.access import Role
 from tests.api.conftest import Stack, TokenFactory
 from tests.support.applications import verify_email
@@ -43,14 +43,14 @@ TEMPLATES = [
 
 async def _configure(
     http: httpx.AsyncClient,
-    stack: Stack,
+    mail: SmtpSink,
     auth: TokenFactory,
     application_id: str,
     *,
     auto_activate: bool = False,
 ) -> None:
     admin = auth(Role.ADMIN)
-    await verify_email(http, stack.mail, admin, application_id, f"admin-{uuid.uuid4().hex[:8]}@example.test")
+    await verify_email(http, mail, admin, application_id, f"admin-{uuid.uuid4().hex[:8]}@example.test")
     settings = {
         "autoActivate": auto_activate,
         "notificationsActive": True,
@@ -78,7 +78,7 @@ def _invite(message: StoredMessage) -> Calendar:
 async def test_lifecycle_emails_carry_one_calendar_event(
     http: httpx.AsyncClient, stack: Stack, auth: TokenFactory, application_id: str
 ) -> None:
-    await _configure(http, stack, auth, application_id)
+    await _configure(http, stack.mail, auth, application_id)
     agent = auth(Role.AGENT)
     email = f"customer-{uuid.uuid4().hex[:8]}@example.test"
     body = schedule_body()
@@ -113,7 +113,7 @@ async def test_lifecycle_emails_carry_one_calendar_event(
 async def test_auto_activate_answers_with_the_room(
     http: httpx.AsyncClient, stack: Stack, auth: TokenFactory, application_id: str
 ) -> None:
-    await _configure(http, stack, auth, application_id, auto_activate=True)
+    await _configure(http, stack.mail, auth, application_id, auto_activate=True)
     created = await http.post("/api/appointments", json=schedule_body(), headers=auth(Role.AGENT))
     assert created.status_code == 200, created.text
     appointment = created.json()
@@ -138,7 +138,7 @@ async def test_unverified_applications_send_nothing(
 async def test_a_reminder_arrives_within_seconds_of_its_time(
     http: httpx.AsyncClient, stack: Stack, auth: TokenFactory, application_id: str
 ) -> None:
-    await _configure(http, stack, auth, application_id)
+    await _configure(http, stack.mail, auth, application_id)
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=68)
     created = (
         await http.post("/api/appointments", json=schedule_body(start=start), headers=auth(Role.AGENT))

@@ -105,7 +105,7 @@ async def test_every_change_arrives_once_signed_and_in_version_order(
 async def test_cancellation_and_reminder_events(
     http: httpx.AsyncClient, stack: Stack, auth: TokenFactory, application_id: str, receiver: Receiver
 ) -> None:
-    await _configure(http, stack, auth, application_id)  # notifications with a one-minute reminder
+    await _configure(http, stack.mail, auth, application_id)  # notifications with a one-minute reminder
     await _subscribe(
         http, auth, application_id, receiver.url("/some"), ["REMINDER_SENT", "APPOINTMENT_CANCELLED"]
     )

@@ -51,6 +51,12 @@ GOOD = {
     for name in ("JWT_SECRET", "SERVICE_SECRET", "PAYLOAD_KEYS", "PAYLOAD_ACTIVE_KEY")
 }
 
+# A protocol of the specification that the service does not speak: a refusal, not a fallback.
+OTLP_JSON = {
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318",
+    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+}
+
 
 @pytest.mark.parametrize(
     ("command", "values", "variable"),
@@ -70,6 +76,8 @@ GOOD = {
         (WORKER, {**GOOD, "SERVICE_SECRET": ""}, "SERVICE_SECRET is not set"),
         (WORKER, {**GOOD, "SERVICE_SECRET": PUBLISHED_JWT_SECRET}, "SERVICE_SECRET is a development value"),
         (WORKER, {**GOOD, "PAYLOAD_KEYS": "k1:not-base64!", "PAYLOAD_ACTIVE_KEY": "k1"}, "PAYLOAD_KEYS"),
+        (API, {**GOOD, **OTLP_JSON}, "OTEL_EXPORTER_OTLP_PROTOCOL must be one of http/protobuf, grpc"),
+        (WORKER, {**GOOD, **OTLP_JSON}, "OTEL_EXPORTER_OTLP_PROTOCOL must be one of http/protobuf, grpc"),
     ],
     ids=[
         "api-nothing",
@@ -83,6 +91,8 @@ GOOD = {
         "worker-no-service-secret",
         "worker-published-service-secret",
         "worker-malformed-payload-key",
+        "api-unknown-otlp-protocol",
+        "worker-unknown-otlp-protocol",
     ],
 )
 def test_a_process_without_its_secrets_refuses_to_start(
