@@ -61,6 +61,7 @@ from domain.notifications import ApplicationSettings, NotificationType, Template
 from storage.applications import ApplicationStore
 from storage.appointments import AppointmentStore
 from temporal_access.client import connect
+from tests.support.histories import pending_work
 from tests.support.requests import schedule_body
 from tests.support.secrets import JWT_SECRET, TEST_SECRETS, session_settings
 from workflows.appointment import AppointmentWorkflow, workflow_id
@@ -274,19 +275,6 @@ async def catch_sending(rig: Rig, appointment_id: str, due: datetime, patience: 
             started = sending[0].last_started_time.ToDatetime(tzinfo=UTC) - due
             return f"its send_message running (started {started.total_seconds():+.2f} s from due)"
     return f"nothing in flight within {patience:.0f} s of the due time"
-
-
-async def pending_work(client: Client, ids: list[str]) -> dict[str, list[str]]:
-    """Per workflow with work outstanding: its pending activities and workflow task."""
-    busy: dict[str, list[str]] = {}
-    for appointment_id in ids:
-        raw = (await client.get_workflow_handle(workflow_id(appointment_id)).describe()).raw_description
-        work = [a.activity_type.name for a in raw.pending_activities]
-        if raw.HasField("pending_workflow_task"):
-            work.append("workflow task")
-        if work:
-            busy[appointment_id] = work
-    return busy
 
 
 async def history_since(client: Client, appointment_id: str, since: datetime) -> str:
