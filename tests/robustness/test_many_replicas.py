@@ -48,8 +48,8 @@ import signal
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import cycle
@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.enums.v1 import PendingActivityState
@@ -64,7 +65,6 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.auth.tokens import mint_token
-from devstack.net import free_port
 from devstack.smtp_sink import SmtpSink, StoredMessage, read_message
 from domain.access import Role
 from domain.activity_names import POST_WEBHOOK, SEND_MESSAGE
@@ -73,7 +73,7 @@ from storage.appointments import AppointmentStore
 from tests.support.applications import verify_email
 from tests.support.histories import pending_work
 from tests.support.limits import client_network, within_one_window
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, replicas
 from tests.support.receiver import Received, Receiver
 from tests.support.requests import iso, schedule_body
 from tests.support.secrets import JWT_SECRET, TEST_SECRETS
@@ -160,31 +160,7 @@ def replica_env(dev_server: WorkflowEnvironment, database_url: str, mail_sink: S
     }
 
 
-@asynccontextmanager
-async def replicas(
-    env: dict[str, str], log_dir: Path, *, apis: int, workers: int
-) -> AsyncIterator[tuple[list[ServiceProcess], list[ServiceProcess]]]:
-    """`apis` API and `workers` worker processes, started side by side; all stopped on exit."""
-    api_processes = [
-        ServiceProcess(f"api-{n}", "api", {**env, "HTTP_PORT": str(free_port())}, log_dir / f"api-{n}.log")
-        for n in range(1, apis + 1)
-    ]
-    worker_processes = [
-        ServiceProcess(f"worker-{n}", "worker", env, log_dir / f"worker-{n}.log")
-        for n in range(1, workers + 1)
-    ]
-    everything = api_processes + worker_processes
-    try:
-        for process in everything:
-            process.launch()
-        await asyncio.gather(*(process.wait_until_ready() for process in everything))
-        log(f"up: {', '.join(f'{p.name} (pid {p.pid})' for p in everything)}")
-        yield api_processes, worker_processes
-    finally:
-        for process in everything:
-            process.signal(signal.SIGTERM)
-        for process in everything:
-            process.stop()
+pytestmark = pytest.mark.usefixtures("no_leftovers")
 
 
 async def test_two_apis_three_workers_one_killed_mid_burst(
@@ -200,6 +176,7 @@ async def test_two_apis_three_workers_one_killed_mid_burst(
     env = replica_env(dev_server, database_url, mail_sink)
     async with AsyncExitStack() as stack:
         api_processes, workers = await stack.enter_async_context(replicas(env, tmp_path, apis=2, workers=3))
+        log(f"up: {', '.join(f'{p.name} (pid {p.pid})' for p in (*api_processes, *workers))}")
         first, second = [
             await stack.enter_async_context(httpx.AsyncClient(base_url=p.base_url, timeout=30))
             for p in api_processes

@@ -1,5 +1,5 @@
 """The service's own commands (`appointments api`, `appointments worker`) as child processes of a
-test, each with its output in a file, started and killed as an operator's supervisor would."""
+test, each with its output in a file, started, killed and started again as a supervisor would."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 
+from devstack.net import free_port
 from tests.support.stack import BIN
 
 # What a worker logs once it polls its task queue (worker_host.main).
@@ -28,15 +30,25 @@ class ServiceProcess:
         self.env = {**env, "PYTHONUNBUFFERED": "1"}
         self.log_file = log_file
         self.process: subprocess.Popen[bytes] | None = None
+        self.generation = 0  # how many times it was started; each start's output follows a marker
+        self._offset = 0
 
     @property
     def pid(self) -> int:
         assert self.process is not None
         return self.process.pid
 
+    async def start(self) -> None:
+        self.launch()
+        await self.wait_until_ready()
+
     def launch(self) -> None:
         """Start it without waiting: several processes start faster side by side."""
+        self.generation += 1
+        self._offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         with self.log_file.open("ab") as out:
+            out.write(f"--- {self.name} #{self.generation}\n".encode())
+            out.flush()
             self.process = subprocess.Popen(
                 [str(BIN / "appointments"), self.command],
                 env=self.env,
@@ -57,7 +69,7 @@ class ServiceProcess:
 
     async def _ready(self) -> bool:
         if self.command == "worker":
-            return WORKER_READY in self.log_file.read_bytes()
+            return WORKER_READY in self.log_file.read_bytes()[self._offset :]
         try:
             async with httpx.AsyncClient(timeout=2) as http:
                 return (await http.get(f"{self.base_url}/health")).status_code == 200
@@ -97,3 +109,29 @@ class ServiceProcess:
         if not self.log_file.exists():
             return ""
         return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+
+@asynccontextmanager
+async def replicas(
+    env: dict[str, str], log_dir: Path, *, apis: int, workers: int
+) -> AsyncIterator[tuple[list[ServiceProcess], list[ServiceProcess]]]:
+    """`apis` API and `workers` worker processes, started side by side; all stopped on exit."""
+    api_processes = [
+        ServiceProcess(f"api-{n}", "api", {**env, "HTTP_PORT": str(free_port())}, log_dir / f"api-{n}.log")
+        for n in range(1, apis + 1)
+    ]
+    worker_processes = [
+        ServiceProcess(f"worker-{n}", "worker", env, log_dir / f"worker-{n}.log")
+        for n in range(1, workers + 1)
+    ]
+    everything = api_processes + worker_processes
+    try:
+        for process in everything:
+            process.launch()
+        await asyncio.gather(*(process.wait_until_ready() for process in everything))
+        yield api_processes, worker_processes
+    finally:
+        for process in everything:
+            process.signal(signal.SIGTERM)
+        for process in everything:
+            process.stop()
