@@ -4,11 +4,12 @@ the middle of a burst of reminders.
 
 The test's application (its own id, its own task queue) is configured through the APIs: CREATE,
 RESCHEDULE, CANCELLED and PT1M REMINDER templates, the email service verified with the mailed
-code, one webhook subscription to every event (tests/support/receiver.py). Each request goes to
-one API or the other, and each change of an appointment to the other API than the one before:
+code, two webhook subscriptions (every event; reschedules and reminders) at a receiver
+(tests/support/receiver.py). Each request goes to one API or the other, and each change of an
+appointment to the other API than the one before:
 
 - one appointment POSTed with one `Idempotency-Key` to both APIs at once and again to the second
-  (and the subscription likewise): one resource; the key with another body: 422;
+  (and each subscription likewise): one resource; the key with another body: 422;
 - `BURST` appointments scheduled far ahead, half of them retitled twice at once (once through
   each API), then all rescheduled so that their reminders fall due `PER_SECOND` a second from B
   on; `CANCELLED` more scheduled and deleted;
@@ -85,7 +86,10 @@ CANCELLED = 4
 PUBLIC_READ_LIMIT = 20
 PUBLIC_READS_SENT = 30
 WEBHOOK_SECRET = "replicas-webhook-secret-0123456789"
-HOOK_PATH = "/hooks/replicas"
+# Two subscriptions, each with its path at the receiver: every event, and a few kinds.
+ALL_EVENTS_HOOK = "/hooks/all"
+SOME_EVENTS_HOOK = "/hooks/some"
+SUBSCRIPTIONS = {ALL_EVENTS_HOOK: ("*",), SOME_EVENTS_HOOK: ("APPOINTMENT_RESCHEDULED", "REMINDER_SENT")}
 REMINDER_PERIOD = timedelta(minutes=1)
 TEMPLATES: list[dict[str, Any]] = [
     {"type": kind, "channel": "EMAIL", "subject": f"{kind} {{{{title}}}}", "textBody": "At {{time24}}"}
@@ -214,7 +218,8 @@ async def scenario(rig: Rig) -> None:
     assert all(p.running() for p in survivors), [p.tail() for p in survivors if not p.running()]
     check_mail(rig)
     await check_notification_log(rig)
-    check_webhooks(rig)
+    for hook in SUBSCRIPTIONS:
+        check_webhooks(rig, hook)
     await check_read_model(rig)
 
 
@@ -231,14 +236,17 @@ async def configure(rig: Rig) -> None:
     await verify_email(
         second, rig.mail, rig.admin, rig.application_id, f"admin-{rig.application_id}@example.test"
     )
-    subscription = {"url": rig.receiver.url(HOOK_PATH), "events": ["*"], "secret": WEBHOOK_SECRET}
-    key = {**rig.admin, "Idempotency-Key": f"hook-{uuid.uuid4()}"}
     path = f"/api/applications/{rig.application_id}/webhooks"
-    answers = await asyncio.gather(*(api.post(path, json=subscription, headers=key) for api in rig.apis))
-    assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
-    assert answers[0].json()["id"] == answers[1].json()["id"]
+    created = []
+    for hook, events in SUBSCRIPTIONS.items():
+        subscription = {"url": rig.receiver.url(hook), "events": list(events), "secret": WEBHOOK_SECRET}
+        key = {**rig.admin, "Idempotency-Key": f"hook-{uuid.uuid4()}"}
+        answers = await asyncio.gather(*(api.post(path, json=subscription, headers=key) for api in rig.apis))
+        assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
+        assert answers[0].json()["id"] == answers[1].json()["id"]
+        created.append(answers[0].json()["id"])
     listed = await second.get(path, headers=rig.admin)
-    assert [w["id"] for w in listed.json()] == [answers[0].json()["id"]]
+    assert [w["id"] for w in listed.json()] == created
 
 
 def customer(email: str, title: str, start: datetime) -> dict[str, Any]:
@@ -480,8 +488,9 @@ async def settle(rig: Rig) -> None:
         while busy := await pending_work(rig.temporal, ids):
             log(f"{len(busy)} workflows still busy, e.g. {next(iter(busy.items()))}")
             await asyncio.sleep(1)
-        expected = sum(len(p.events) for p in rig.planned.values())
-        await until(lambda: len({r.headers["x-webhook-id"] for r in rig.receiver.at(HOOK_PATH)}) >= expected)
+        for hook in SUBSCRIPTIONS:
+            expected = sum(len(wanted(p, hook)) for p in rig.planned.values())
+            await until(lambda hook=hook, expected=expected: distinct_events(rig, hook) >= expected)
 
 
 async def until(condition: Callable[[], bool], interval: float = 0.1) -> None:
@@ -554,8 +563,27 @@ def verified(received: Received) -> dict[str, Any]:
     return body
 
 
-def check_webhooks(rig: Rig) -> None:
-    deliveries = [verified(r) for r in rig.receiver.at(HOOK_PATH)]
+def expected_events(planned: Planned) -> list[tuple[str, int]]:
+    """(type, version) of the appointment's events: each change has a version of its own, a
+    reminder sent keeps the version of the change before it."""
+    events = []
+    for kind in planned.events:
+        version = events[-1][1] if kind == "REMINDER_SENT" else len(events) + 1
+        events.append((kind, version))
+    return events
+
+
+def wanted(planned: Planned, hook: str) -> list[tuple[str, int]]:
+    kinds = SUBSCRIPTIONS[hook]
+    return [e for e in expected_events(planned) if "*" in kinds or e[0] in kinds]
+
+
+def distinct_events(rig: Rig, hook: str) -> int:
+    return len({r.headers["x-webhook-id"] for r in rig.receiver.at(hook)})
+
+
+def check_webhooks(rig: Rig, hook: str) -> None:
+    deliveries = [verified(r) for r in rig.receiver.at(hook)]
     bodies: dict[str, dict[str, Any]] = {}
     arrivals: dict[str, list[str]] = defaultdict(list)  # appointment -> event ids, as they arrived
     for body in deliveries:
@@ -569,19 +597,12 @@ def check_webhooks(rig: Rig) -> None:
         once = list(dict.fromkeys(seen))
         # A repeat may only follow its own first delivery directly: nothing later went out before it.
         assert [i for n, i in enumerate(seen) if n == 0 or i != seen[n - 1]] == once, (
-            f"{planned.id}: an event repeated after a later one: {[bodies[i]['type'] for i in seen]}"
+            f"{hook} {planned.id}: an event repeated after a later one: {[bodies[i]['type'] for i in seen]}"
         )
-        assert [bodies[i]["type"] for i in once] == list(planned.events), (
-            f"{planned.id}: {[bodies[i]['type'] for i in once]} != {planned.events}"
-        )
-        versions = [bodies[i]["version"] for i in once]
-        # Each change has a version of its own; a reminder sent keeps the version it reminds of.
-        changes = list(range(1, len(planned.events) + 1 - (planned.reminder_due is not None)))
-        assert versions == changes + changes[-1:] * (planned.reminder_due is not None), (
-            f"{planned.id}: versions {versions}"
-        )
+        got = [(bodies[i]["type"], bodies[i]["version"]) for i in once]
+        assert got == wanted(planned, hook), f"{hook} {planned.id}: {got} != {wanted(planned, hook)}"
     log(
-        f"{len(bodies)} webhook events, each once by id and in order"
+        f"{hook}: {len(bodies)} webhook events, each once by id and in order"
         f" (repeated, with the same id and body: {dict(repeats)})"
     )
 
