@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import psutil
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -436,15 +437,22 @@ async def unrecorded_mail(rig: Rig) -> set[str]:
     return received - recorded
 
 
+def in_smtp_session(process: ServiceProcess, port: int) -> bool:
+    """Whether `process` holds a connection to the SMTP server: the sender opens one per message
+    and closes it once the message is through (aiosmtplib.send)."""
+    return any(c.raddr and c.raddr.port == port for c in psutil.Process(process.pid).net_connections("tcp"))
+
+
 async def kill_outside_mail_window(rig: Rig, victim: ServiceProcess) -> None:
     """SIGKILL `victim`, never while it is between the SMTP server's `250 OK` and its
     `notification_log` insert: the one instant where a crash duplicates a mail, by design
-    (docs/notifications.md). It is frozen (SIGSTOP) first; while a mail the server accepted is
-    unrecorded, it runs on a moment and is frozen again."""
+    (docs/notifications.md). It is frozen (SIGSTOP) first; while it is talking to the SMTP server
+    (the server may be accepting what it sent) or a mail the server accepted is unrecorded, it
+    runs on a moment and is frozen again."""
     for attempt in range(50):
         victim.signal(signal.SIGSTOP)
         await asyncio.sleep(0.05)  # the sink stores what was sent before the freeze
-        if not await unrecorded_mail(rig):
+        if not in_smtp_session(victim, rig.mail.port) and not await unrecorded_mail(rig):
             victim.kill()
             log(f"frozen {attempt + 1} time(s) before the kill")
             return
