@@ -7,14 +7,11 @@ other; the limits themselves are those of domain.rate_limits, unchanged.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import random
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -32,11 +29,10 @@ from domain.rate_limits import (
     OTP_PER_CLIENT,
     OTP_PER_MAILBOX,
     PUBLIC_READS,
-    Limit,
 )
-from storage.rate_limits import window_start
 from tests.api.conftest import TokenFactory
 from tests.api.test_customer_scheduling import allow_self_scheduling
+from tests.support.limits import client_network, within_one_window
 from tests.support.requests import schedule_body
 from tests.support.secrets import session_settings
 from tests.support.serving import running_service
@@ -77,15 +73,10 @@ async def replicas(
         yield Replicas(clients=(clients[0], clients[1]))
 
 
-def _network() -> str:
-    """A /64 of the documentation prefix that no other test of the session uses (as good as)."""
-    return f"2001:db8:{random.randint(1, 0xFFFF):x}:{random.randint(1, 0xFFFF):x}"
-
-
 @pytest.fixture
 def client_address() -> dict[str, str]:
     """This test's client, as the proxy in front of the API forwards it."""
-    return {"X-Forwarded-For": f"{_network()}::1"}
+    return {"X-Forwarded-For": f"{client_network()}::1"}
 
 
 @pytest.fixture
@@ -99,19 +90,10 @@ def _mailbox() -> str:
     return f"flood{uuid.uuid4().hex[:10]}"
 
 
-async def _within_one_window(*limits: Limit, seconds: float = 20) -> None:
-    """Wait, if need be, until the windows of `limits` have `seconds` left: the counts of a test
-    must not straddle two fixed windows."""
-    now = datetime.now(UTC)
-    left = min((window_start(limit, now) + limit.window - now).total_seconds() for limit in limits)
-    if left < seconds:
-        await asyncio.sleep(left + 0.1)  # windows start at multiples of their length: all at once
-
-
 async def test_public_reads_are_limited_per_client_across_replicas(
     replicas: Replicas, client_address: dict[str, str], application_id: str
 ) -> None:
-    await _within_one_window(PUBLIC_READS)
+    await within_one_window(PUBLIC_READS)
     params = {"applicationId": application_id, "start": "2030-01-01T00:00:00Z", "timeFrame": "PT1H"}
     apis = replicas.round_robin()
     statuses = [
@@ -128,14 +110,14 @@ async def test_public_reads_are_limited_per_client_across_replicas(
     calendar = await next(apis).get(f"/api/cal/events/ical/{uuid.uuid4()}/event", headers=client_address)
     assert calendar.status_code == 429
     # Another client is not held back by this one.
-    other = {"X-Forwarded-For": f"{_network()}::1"}
+    other = {"X-Forwarded-For": f"{client_network()}::1"}
     assert (await next(apis).get("/api/appointments/count", params=params, headers=other)).status_code == 200
 
 
 async def test_ipv6_clients_count_by_their_64(replicas: Replicas, application_id: str) -> None:
-    await _within_one_window(PUBLIC_READS)
+    await within_one_window(PUBLIC_READS)
     params = {"applicationId": application_id, "start": "2030-01-01T00:00:00Z", "duration": "PT1H"}
-    prefix = _network()
+    prefix = client_network()
     apis = replicas.round_robin()
     for n in range(PUBLIC_READS.requests):
         address = {"X-Forwarded-For": f"{prefix}::{n + 1:x}"}
@@ -151,7 +133,7 @@ async def test_ipv6_clients_count_by_their_64(replicas: Replicas, application_id
 async def test_one_mailbox_gets_few_codes_however_it_is_spelled_and_whatever_the_application(
     replicas: Replicas, http: httpx.AsyncClient, auth: TokenFactory, mail_sink: SmtpSink
 ) -> None:
-    await _within_one_window(OTP_PER_MAILBOX, OTP_PER_APPLICATION)
+    await within_one_window(OTP_PER_MAILBOX, OTP_PER_APPLICATION)
     applications = [str(uuid.uuid4()) for _ in range(3)]
     for application in applications:
         await allow_self_scheduling(http, auth, application)
@@ -170,7 +152,7 @@ async def test_one_mailbox_gets_few_codes_however_it_is_spelled_and_whatever_the
         body = {"applicationId": applications[n % len(applications)], "email": spelling}
         # Each from another client: the mailbox's own limit is the one that holds.
         answers.append(
-            await next(apis).post(OTP, json=body, headers={"X-Forwarded-For": f"{_network()}::{n + 1}"})
+            await next(apis).post(OTP, json=body, headers={"X-Forwarded-For": f"{client_network()}::{n + 1}"})
         )
     statuses = [r.status_code for r in answers]
     assert statuses == [204] * OTP_PER_MAILBOX.requests + [429] * (len(spellings) - OTP_PER_MAILBOX.requests)
@@ -185,7 +167,7 @@ async def test_one_mailbox_gets_few_codes_however_it_is_spelled_and_whatever_the
 async def test_one_client_gets_few_codes_whatever_the_mailboxes(
     replicas: Replicas, client_address: dict[str, str], open_application: str
 ) -> None:
-    await _within_one_window(OTP_PER_CLIENT, OTP_PER_APPLICATION)
+    await within_one_window(OTP_PER_CLIENT, OTP_PER_APPLICATION)
     application_id = open_application
     apis = replicas.round_robin()
     statuses = []
@@ -198,7 +180,7 @@ async def test_one_client_gets_few_codes_whatever_the_mailboxes(
 async def test_guessing_codes_is_limited_per_client(
     replicas: Replicas, client_address: dict[str, str], open_application: str
 ) -> None:
-    await _within_one_window(BASIC_LOGIN_PER_CLIENT)
+    await within_one_window(BASIC_LOGIN_PER_CLIENT)
     body = schedule_body(applicationId=open_application)
     apis = replicas.round_robin()
     statuses = set()
@@ -219,7 +201,7 @@ async def test_guessing_codes_is_limited_per_client(
 async def test_admin_mail_is_limited_per_recipient_and_per_application(
     replicas: Replicas, auth: TokenFactory, application_id: str
 ) -> None:
-    await _within_one_window(ADMIN_MAIL_PER_MAILBOX, ADMIN_MAIL_PER_APPLICATION)
+    await within_one_window(ADMIN_MAIL_PER_MAILBOX, ADMIN_MAIL_PER_APPLICATION)
     admin = auth(Role.ADMIN)
     apis = replicas.round_robin()
     victim = f"{_mailbox()}@example.test"

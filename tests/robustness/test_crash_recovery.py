@@ -2,7 +2,7 @@
 dev server lose nothing, duplicate nothing and make no reminder more than a minute late.
 
 The test owns its whole stack except PostgreSQL (the session's): a Temporal dev server on a temp
-SQLite file, an SMTP sink, the API in-process (uvicorn) and the worker as a `python worker.py`
+SQLite file, an SMTP sink, the API in-process (uvicorn) and the worker as an `appointments worker`
 subprocess. Ten appointments have reminders due between 15 and 40 s after T0 (`REMINDER_DUE`):
 
 1. T0: the ten are scheduled at once (`POST`); as soon as the first answers, the worker is
@@ -30,18 +30,15 @@ import asyncio
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 import uvicorn
 from sqlalchemy import text
@@ -61,11 +58,11 @@ from domain.notifications import ApplicationSettings, NotificationType, Template
 from storage.applications import ApplicationStore
 from storage.appointments import AppointmentStore
 from temporal_access.client import connect
+from tests.support.histories import pending_work
+from tests.support.processes import ServiceProcess
 from tests.support.requests import schedule_body
 from tests.support.secrets import JWT_SECRET, TEST_SECRETS, session_settings
 from workflows.appointment import AppointmentWorkflow, workflow_id
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # When each appointment's reminder falls due, in seconds after T0 (its start is a minute later):
 # at each crash one reminder is being sent, the next falls due while the process is down.
@@ -92,59 +89,14 @@ def log(message: str) -> None:
     print(f"[crash-recovery {datetime.now(UTC):%H:%M:%S.%f}] {message}", flush=True)
 
 
-class WorkerProcess:
-    """`python worker.py` as a child process, its output appended to one file."""
+async def start_worker(worker: ServiceProcess) -> None:
+    await worker.start()
+    log(f"worker #{worker.generation} polling (pid {worker.pid})")
 
-    def __init__(self, env: dict[str, str], log_file: Path) -> None:
-        self.env = env
-        self.log_file = log_file
-        self.process: subprocess.Popen[bytes] | None = None
-        self.generation = 0
 
-    async def start(self) -> None:
-        self.generation += 1
-        offset = self.log_file.stat().st_size if self.log_file.exists() else 0
-        with self.log_file.open("ab") as out:
-            out.write(f"--- worker #{self.generation}\n".encode())
-            out.flush()
-            self.process = subprocess.Popen(  # noqa: ASYNC220 - returns at once
-                [sys.executable, str(PROJECT_ROOT / "worker.py")],
-                cwd=PROJECT_ROOT,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 30
-        while b"worker polling task queue" not in self.log_file.read_bytes()[offset:]:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.tail()}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"worker not polling after 30 s:\n{self.tail()}")
-            await asyncio.sleep(0.05)
-        log(f"worker #{self.generation} polling (pid {self.process.pid})")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
-            log(f"worker #{self.generation} SIGKILLed (pid {self.process.pid})")
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-    def tail(self, lines: int = 40) -> str:
-        if not self.log_file.exists():
-            return ""
-        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+def kill_worker(worker: ServiceProcess) -> None:
+    worker.kill()
+    log(f"worker #{worker.generation} SIGKILLed (pid {worker.pid})")
 
 
 @dataclass
@@ -191,7 +143,7 @@ class Rig:
     client: Client
     engine: AsyncEngine
     sink: SmtpSink
-    worker: WorkerProcess
+    worker: ServiceProcess
     temporal: TemporalProcesses
     agent: dict[str, str]
 
@@ -276,19 +228,6 @@ async def catch_sending(rig: Rig, appointment_id: str, due: datetime, patience: 
     return f"nothing in flight within {patience:.0f} s of the due time"
 
 
-async def pending_work(client: Client, ids: list[str]) -> dict[str, list[str]]:
-    """Per workflow with work outstanding: its pending activities and workflow task."""
-    busy: dict[str, list[str]] = {}
-    for appointment_id in ids:
-        raw = (await client.get_workflow_handle(workflow_id(appointment_id)).describe()).raw_description
-        work = [a.activity_type.name for a in raw.pending_activities]
-        if raw.HasField("pending_workflow_task"):
-            work.append("workflow task")
-        if work:
-            busy[appointment_id] = work
-    return busy
-
-
 async def history_since(client: Client, appointment_id: str, since: datetime) -> str:
     """The workflow's events from `since` on, for a failure message."""
     history = await client.get_workflow_handle(workflow_id(appointment_id)).fetch_history()
@@ -299,6 +238,9 @@ async def history_since(client: Client, appointment_id: str, since: datetime) ->
             name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
             lines.append(f"  {(at - since).total_seconds():+6.1f} s {name}")
     return "\n".join(lines)
+
+
+pytestmark = pytest.mark.usefixtures("no_leftovers")
 
 
 async def test_worker_and_temporal_crashes_lose_and_duplicate_nothing(
@@ -320,15 +262,15 @@ async def test_worker_and_temporal_crashes_lose_and_duplicate_nothing(
         "PUBLIC_BASE_URL": "https://api.example.test",
         "LOG_FORMAT": "text",
     }
-    worker: WorkerProcess | None = None
+    worker: ServiceProcess | None = None
     try:
         sink.start()
         env["SMTP_PORT"] = str(sink.port)
         settings = session_settings(env)
-        worker = WorkerProcess({**os.environ, **env, "PYTHONUNBUFFERED": "1"}, tmp_path / "worker.log")
+        worker = ServiceProcess("worker", "worker", {**os.environ, **env}, tmp_path / "worker.log")
         await temporal.start()
         await configure_application(engine, application_id)
-        await worker.start()
+        await start_worker(worker)
         token = mint_token(JWT_SECRET, sub="agent-1", roles=[Role.AGENT.value], application_id=application_id)
         async with serve_api(settings) as base_url, httpx.AsyncClient(base_url=base_url, timeout=120) as http:
             client = await connect(settings)
@@ -354,10 +296,10 @@ async def scenario(rig: Rig) -> None:
         return next(i for i in ids if due_of[i] == moment), moment
 
     caught = await catch_sending(rig, *due(KILL_WORKER_AT))
-    rig.worker.kill()
+    kill_worker(rig.worker)
     log(f"worker crash 2 at T0+{KILL_WORKER_AT}: caught {caught}")
     await asyncio.sleep(WORKER_DOWN)
-    await rig.worker.start()
+    await start_worker(rig.worker)
 
     caught = await catch_sending(rig, *due(STOP_TEMPORAL_AT))
     await rig.temporal.stop()
@@ -408,10 +350,10 @@ async def schedule_through_a_worker_crash(
     posts = [asyncio.create_task(post(n)) for n in range(len(bodies))]
     await asyncio.wait(posts, return_when=asyncio.FIRST_COMPLETED)
     answered = sum(p.done() for p in posts)
-    rig.worker.kill()
+    kill_worker(rig.worker)
     log(f"worker crash 1 at T0+{(datetime.now(UTC) - t0).total_seconds():.1f}: {answered}/10 POSTs answered")
     await asyncio.sleep(WORKER_DOWN)
-    await rig.worker.start()
+    await start_worker(rig.worker)
     responses = list(await asyncio.gather(*posts))
     first = Counter(r.status_code for r in responses)
     retries = 0
@@ -478,16 +420,3 @@ async def check_notification_log(engine: AsyncEngine, ids: list[str]) -> None:
     async with engine.connect() as conn:
         rows = (await conn.execute(query, {"ids": ids})).all()
     assert {(a, t, s): n for a, t, s, n in rows} == {(i, kind, "SENT"): 1 for i in ids for kind in KINDS}
-
-
-@pytest.fixture(autouse=True)
-def _no_leftovers(database_url: str) -> Iterator[None]:
-    """The test leaves no process of its own behind (checked after the session's PostgreSQL is up)."""
-    before = {p.pid for p in psutil.Process().children(recursive=True)}
-    yield
-    left = [
-        p
-        for p in psutil.Process().children(recursive=True)
-        if p.pid not in before and p.is_running() and p.status() != psutil.STATUS_ZOMBIE
-    ]
-    assert not left, f"processes left running: {[(p.pid, p.cmdline()) for p in left]}"

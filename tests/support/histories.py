@@ -18,6 +18,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 
 from domain.workflow_state import AppointmentState
+from workflows.appointment import workflow_id
 
 _FAILED_TASKS = frozenset(
     {EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT}
@@ -96,3 +97,16 @@ async def runs(client: Client, workflow_id: str, first_run_id: str) -> list[Run]
             else None
         )
     return found
+
+
+async def pending_work(client: Client, ids: list[str]) -> dict[str, list[str]]:
+    """Per workflow with work outstanding: its pending activities and workflow task."""
+    busy: dict[str, list[str]] = {}
+    for appointment_id in ids:
+        raw = (await client.get_workflow_handle(workflow_id(appointment_id)).describe()).raw_description
+        work = [a.activity_type.name for a in raw.pending_activities]
+        if raw.HasField("pending_workflow_task"):
+            work.append("workflow task")
+        if work:
+            busy[appointment_id] = work
+    return busy
