@@ -10,14 +10,10 @@ its tasks.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,11 +34,11 @@ from tests.api.conftest import TokenFactory
 from tests.api.test_notification_flow import _about, _configure
 from tests.api.test_webhook_delivery import _subscribe
 from tests.support.otlp import CLIENT, SERVER, ExportedSpan, OtlpGrpcReceiver, OtlpHttpReceiver, Spans
+from tests.support.processes import ServiceProcess
 from tests.support.receiver import Receiver
 from tests.support.requests import schedule_body
 from tests.support.secrets import TEST_SECRETS
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STARTUP = 60.0
 WORKFLOW = "AppointmentWorkflow"
 
@@ -57,23 +53,6 @@ class Service:
         return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
 
 
-@contextlib.contextmanager
-def _process(command: str, env: Mapping[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cli", command], cwd=PROJECT_ROOT, env=dict(env), stdout=out, stderr=out
-        )
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @asynccontextmanager
 async def running_processes(
     tmp_path: Path,
@@ -86,7 +65,6 @@ async def running_processes(
     worker_env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Service]:
     """The API and a worker as the real commands, with `otel` (and no other OTEL_* variable)."""
-    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
         **TEST_SECRETS,
@@ -94,7 +72,7 @@ async def running_processes(
         "DATABASE_URL": database_url,
         "TEMPORAL_ADDRESS": dev_server.client.service_client.config.target_host,
         "TEMPORAL_TASK_QUEUE": f"tracing-{uuid.uuid4()}",
-        "HTTP_PORT": str(port),
+        "HTTP_PORT": str(free_port()),
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(mail_sink.port),
         "WEBHOOKS_ALLOW_LOOPBACK": "true",
@@ -105,22 +83,27 @@ async def running_processes(
         "OTEL_BSP_SCHEDULE_DELAY": "100",
         **otel,
     }
-    service = Service(f"http://127.0.0.1:{port}", tmp_path / "api.log", tmp_path / "worker.log")
-    with (
-        _process("worker", {**env, **(worker_env or {})}, service.worker_log) as worker,
-        _process("api", {**env, **(api_env or {})}, service.api_log) as api,
-    ):
-        async with httpx.AsyncClient(base_url=service.base_url) as http:
-            deadline = time.monotonic() + STARTUP
-            while True:
-                for process, log in ((api, service.api_log), (worker, service.worker_log)):
-                    assert process.poll() is None, log.read_text()
-                with contextlib.suppress(httpx.TransportError):
-                    if (await http.get("/health")).status_code == 200:
-                        break
-                assert time.monotonic() < deadline, service.api_log.read_text()
-                await asyncio.sleep(0.2)
-        yield service
+    api = ServiceProcess("api", "api", {**env, **(api_env or {})}, tmp_path / "api.log")
+    worker = ServiceProcess("worker", "worker", {**env, **(worker_env or {})}, tmp_path / "worker.log")
+    try:
+        for process in (worker, api):
+            process.launch()
+        await asyncio.gather(worker.wait_until_ready(STARTUP), api.wait_until_ready(STARTUP))
+        yield Service(api.base_url, api.log_file, worker.log_file)
+    finally:
+        for process in (api, worker):
+            process.stop()
+
+
+@pytest.fixture
+async def collector() -> AsyncIterator[OtlpHttpReceiver]:
+    """A real OTLP/HTTP receiver, serving for the test."""
+    receiver = OtlpHttpReceiver()
+    stop = await receiver.start()
+    try:
+        yield receiver
+    finally:
+        await stop()
 
 
 def _in(trace_id: str) -> Callable[[ExportedSpan], bool]:
@@ -161,6 +144,7 @@ def _assert_logs_name(service: Service, trace_id: str, appointment_id: str) -> N
 
 
 async def test_a_post_is_one_trace_and_a_reminder_its_own_linked_one(
+    collector: OtlpHttpReceiver,
     tmp_path: Path,
     dev_server: WorkflowEnvironment,
     database_url: str,
@@ -169,81 +153,74 @@ async def test_a_post_is_one_trace_and_a_reminder_its_own_linked_one(
     application_id: str,
     receiver: Receiver,
 ) -> None:
-    collector = OtlpHttpReceiver()
-    stop = await collector.start()
     otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}
-    try:
-        async with (
-            running_processes(tmp_path, dev_server, database_url, mail_sink, otel) as service,
-            httpx.AsyncClient(base_url=service.base_url, timeout=30) as http,
-        ):
-            await _configure(http, mail_sink, auth, application_id)  # a CREATE mail, a 1-minute reminder
-            await _subscribe(
-                http, auth, application_id, receiver.url("/hook"), ["APPOINTMENT_CREATED", "REMINDER_SENT"]
+    async with (
+        running_processes(tmp_path, dev_server, database_url, mail_sink, otel) as service,
+        httpx.AsyncClient(base_url=service.base_url, timeout=30) as http,
+    ):
+        await _configure(http, mail_sink, auth, application_id)  # a CREATE mail, a 1-minute reminder
+        await _subscribe(
+            http, auth, application_id, receiver.url("/hook"), ["APPOINTMENT_CREATED", "REMINDER_SENT"]
+        )
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=64)
+        created = await http.post(
+            "/api/appointments", json=schedule_body(start=start), headers=auth(Role.AGENT)
+        )
+        assert created.status_code == 200, created.text
+        appointment_id = created.json()["id"]
+
+        server = await _trace_of_post(collector)
+        assert server.kind == SERVER and server.parent_span_id == ""
+        assert server.attributes["http.route"] == "/api/appointments"
+        trace = _in(server.trace_id)
+        # The Temporal client's call is the server span's child, in the API's process.
+        client = (
+            await collector.wait_for(
+                lambda s: trace(s) and s.name == f"StartUpdateWithStartWorkflow:{WORKFLOW}"
             )
-            start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=64)
-            created = await http.post(
-                "/api/appointments", json=schedule_body(start=start), headers=auth(Role.AGENT)
-            )
-            assert created.status_code == 200, created.text
-            appointment_id = created.json()["id"]
+        )[0]
+        assert client.parent_span_id == server.span_id and client.kind == CLIENT
+        assert client.service == "appointments-api"
+        # The worker's part: the Update's handling, its activities, the SMTP send, the webhook POST.
+        worker_side = (
+            f"HandleUpdate:{SCHEDULE.name}",
+            f"RunActivity:{SEND_MESSAGE}",
+            "smtp send",
+            f"RunActivity:{POST_WEBHOOK}",
+            "POST",
+        )
+        for name in worker_side:
+            found = await collector.wait_for(lambda s, name=name: trace(s) and s.name == name)
+            assert {s.service for s in found} == {"appointments-worker"}, name
+        smtp = collector.where(lambda s: trace(s) and s.name == "smtp send")[0]
+        assert smtp.kind == CLIENT and set(smtp.attributes) == {"server.address", "server.port"}
+        post = collector.where(lambda s: trace(s) and s.name == "POST")[0]
+        assert post.kind == CLIENT and post.attributes["http.response.status_code"] == 200
 
-            server = await _trace_of_post(collector)
-            assert server.kind == SERVER and server.parent_span_id == ""
-            assert server.attributes["http.route"] == "/api/appointments"
-            trace = _in(server.trace_id)
-            # The Temporal client's call is the server span's child, in the API's process.
-            client = (
-                await collector.wait_for(
-                    lambda s: trace(s) and s.name == f"StartUpdateWithStartWorkflow:{WORKFLOW}"
-                )
-            )[0]
-            assert client.parent_span_id == server.span_id and client.kind == CLIENT
-            assert client.service == "appointments-api"
-            # The worker's part: the Update's handling, its activities, the SMTP send, the webhook POST.
-            worker_side = (
-                f"HandleUpdate:{SCHEDULE.name}",
-                f"RunActivity:{SEND_MESSAGE}",
-                "smtp send",
-                f"RunActivity:{POST_WEBHOOK}",
-                "POST",
-            )
-            for name in worker_side:
-                found = await collector.wait_for(lambda s, name=name: trace(s) and s.name == name)
-                assert {s.service for s in found} == {"appointments-worker"}, name
-            smtp = collector.where(lambda s: trace(s) and s.name == "smtp send")[0]
-            assert smtp.kind == CLIENT and set(smtp.attributes) == {"server.address", "server.port"}
-            post = collector.where(lambda s: trace(s) and s.name == "POST")[0]
-            assert post.kind == CLIENT and post.attributes["http.response.status_code"] == 200
+        # The receiver was told the trace, by the POST's own span.
+        hook = (await receiver.wait_for("/hook", 1))[0]
+        assert json.loads(hook.body)["type"] == "APPOINTMENT_CREATED"
+        assert hook.headers["traceparent"].startswith(f"00-{server.trace_id}-{post.span_id}-")
 
-            # The receiver was told the trace, by the POST's own span.
-            hook = (await receiver.wait_for("/hook", 1))[0]
-            assert json.loads(hook.body)["type"] == "APPOINTMENT_CREATED"
-            assert hook.headers["traceparent"].startswith(f"00-{server.trace_id}-{post.span_id}-")
+        # The reminder, when its timer fires: a trace of its own, linked to the appointment's.
+        await mail_sink.wait_for_messages(_about(appointment_id, "Soon"), timeout=30)
+        timer = (await collector.wait_for(_named(f"Timer:{SEND_MESSAGE}", "appointments-worker")))[0]
+        assert timer.trace_id != server.trace_id and timer.parent_span_id == ""
+        assert [trace_id for trace_id, _ in timer.links] == [server.trace_id]
+        reminder = _in(timer.trace_id)
+        run = (await collector.wait_for(lambda s: reminder(s) and s.name == f"RunActivity:{SEND_MESSAGE}"))[0]
+        assert run.parent_span_id == timer.span_id
+        await collector.wait_for(lambda s: reminder(s) and s.name == "smtp send")
+        reminder_hook = (await receiver.wait_for("/hook", 2))[1]
+        assert json.loads(reminder_hook.body)["type"] == "REMINDER_SENT"
+        posted = (await collector.wait_for(_named(f"Timer:{POST_WEBHOOK}")))[0]
+        assert _traceparent_trace(reminder_hook) == posted.trace_id
+        recorded = (await collector.wait_for(_named(f"Timer:{RECORD_CHANGE}")))[0]
+        for root in (posted, recorded):
+            assert [trace_id for trace_id, _ in root.links] == [server.trace_id]
+            assert root.trace_id not in (server.trace_id, timer.trace_id)
 
-            # The reminder, when its timer fires: a trace of its own, linked to the appointment's.
-            await mail_sink.wait_for_messages(_about(appointment_id, "Soon"), timeout=30)
-            timer = (await collector.wait_for(_named(f"Timer:{SEND_MESSAGE}", "appointments-worker")))[0]
-            assert timer.trace_id != server.trace_id and timer.parent_span_id == ""
-            assert [trace_id for trace_id, _ in timer.links] == [server.trace_id]
-            reminder = _in(timer.trace_id)
-            run = (
-                await collector.wait_for(lambda s: reminder(s) and s.name == f"RunActivity:{SEND_MESSAGE}")
-            )[0]
-            assert run.parent_span_id == timer.span_id
-            await collector.wait_for(lambda s: reminder(s) and s.name == "smtp send")
-            reminder_hook = (await receiver.wait_for("/hook", 2))[1]
-            assert json.loads(reminder_hook.body)["type"] == "REMINDER_SENT"
-            posted = (await collector.wait_for(_named(f"Timer:{POST_WEBHOOK}")))[0]
-            assert _traceparent_trace(reminder_hook) == posted.trace_id
-            recorded = (await collector.wait_for(_named(f"Timer:{RECORD_CHANGE}")))[0]
-            for root in (posted, recorded):
-                assert [trace_id for trace_id, _ in root.links] == [server.trace_id]
-                assert root.trace_id not in (server.trace_id, timer.trace_id)
-
-            _assert_logs_name(service, server.trace_id, appointment_id)
-    finally:
-        await stop()
+        _assert_logs_name(service, server.trace_id, appointment_id)
 
 
 async def test_grpc_export_with_the_services_named_by_the_variables(
@@ -291,6 +268,7 @@ async def test_grpc_export_with_the_services_named_by_the_variables(
 @pytest.mark.parametrize("disabled", [False, True], ids=["unset", "sdk-disabled"])
 async def test_nothing_is_exported_or_propagated_when_tracing_is_off(
     disabled: bool,
+    collector: OtlpHttpReceiver,
     tmp_path: Path,
     dev_server: WorkflowEnvironment,
     database_url: str,
@@ -300,27 +278,22 @@ async def test_nothing_is_exported_or_propagated_when_tracing_is_off(
     receiver: Receiver,
 ) -> None:
     """No OTEL_* variable at all; or OTEL_SDK_DISABLED, which wins over an endpoint that is set."""
-    collector = OtlpHttpReceiver()
-    stop = await collector.start()
     otel = (
         {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint, "OTEL_SDK_DISABLED": "true"} if disabled else {}
     )
-    try:
-        async with (
-            running_processes(tmp_path, dev_server, database_url, mail_sink, otel) as service,
-            httpx.AsyncClient(base_url=service.base_url, timeout=30) as http,
-        ):
-            await _subscribe(http, auth, application_id, receiver.url("/hook"), ["APPOINTMENT_CREATED"])
-            created = await http.post("/api/appointments", json=schedule_body(), headers=auth(Role.AGENT))
-            assert created.status_code == 200, created.text
-            hook = (await receiver.wait_for("/hook", 1))[0]
-            assert "traceparent" not in hook.headers
-            lines = service.log_lines(service.api_log) + service.log_lines(service.worker_log)
-            assert lines and not [line for line in lines if "trace_id" in line or "span_id" in line]
-        # The processes have stopped: whatever they had queued would have been sent by now.
-        assert collector.requests == 0
-    finally:
-        await stop()
+    async with (
+        running_processes(tmp_path, dev_server, database_url, mail_sink, otel) as service,
+        httpx.AsyncClient(base_url=service.base_url, timeout=30) as http,
+    ):
+        await _subscribe(http, auth, application_id, receiver.url("/hook"), ["APPOINTMENT_CREATED"])
+        created = await http.post("/api/appointments", json=schedule_body(), headers=auth(Role.AGENT))
+        assert created.status_code == 200, created.text
+        hook = (await receiver.wait_for("/hook", 1))[0]
+        assert "traceparent" not in hook.headers
+        lines = service.log_lines(service.api_log) + service.log_lines(service.worker_log)
+        assert lines and not [line for line in lines if "trace_id" in line or "span_id" in line]
+    # The processes have stopped: whatever they had queued would have been sent by now.
+    assert collector.requests == 0
 
 
 async def test_a_dead_collector_fails_and_holds_up_no_request(

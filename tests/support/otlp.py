@@ -27,7 +27,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 
 from devstack.net import free_port
-from tests.support.serving import serve_asgi
+from tests.support.serving import read_request, serve_asgi
 
 
 def _value(value: AnyValue) -> Any:
@@ -103,13 +103,7 @@ class OtlpHttpReceiver(Spans):
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        body, headers = await read_request(scope, receive)
         if scope["method"] != "POST" or scope["path"] != "/v1/traces":
             await _answer(send, 404, b"")
             return

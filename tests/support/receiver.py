@@ -14,7 +14,7 @@ from typing import Any
 import uvicorn
 
 from devstack.net import free_port
-from tests.support.serving import serve_asgi
+from tests.support.serving import read_request, serve_asgi
 
 
 @dataclass
@@ -41,14 +41,8 @@ class Receiver:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body, headers = await read_request(scope, receive)
         path = scope["path"]
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         if path in self.hanging:
             await asyncio.sleep(3600)
         self.received.append(Received(path, headers, body))

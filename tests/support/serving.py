@@ -48,6 +48,17 @@ async def running_service(
             await worker_task
 
 
+async def read_request(scope: dict[str, Any], receive: Any) -> tuple[bytes, dict[str, str]]:
+    """The whole body of an ASGI HTTP request and its headers (names in lower case)."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    return body, {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+
+
 async def serve_asgi(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
     """A plain ASGI app (a webhook receiver, an identity provider) served by uvicorn on loopback."""
     server = uvicorn.Server(
