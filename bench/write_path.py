@@ -6,8 +6,10 @@ One stack (`make run`'s, in `.bench/write_path`), one Temporal server. The servi
 client sees: HTTP, JWT, the application's settings read, update-with-start of the appointment's
 workflow, its first update and the projection into PostgreSQL before the answer. The reference is
 the least any workflow-per-appointment design pays on this server: `start_workflow` then one
-update of a workflow that does nothing, from this process, with the SDK's defaults. Rounds
-alternate reference and service; throughput is the median of the rounds, latencies are pooled.
+update of a workflow that does nothing, from this process, with the SDK's defaults; and, like for
+like, the same workflow started by update-with-start, as the service starts an appointment's.
+Each round runs the three sides, forward in one round and backward in the next; throughput is the
+median of the rounds, latencies are pooled.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import statistics
 import subprocess
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
 import psutil
-from temporalio.client import Client
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
 
 from bench.empty_workflow import EmptyWorkflow
 from bench.load import Run, closed_loop
@@ -34,6 +38,9 @@ from bench.worker_metrics import between, scrape
 APPLICATION = "bench-write"
 PROFILES = BENCH_DATA / "profiles" / "write_path"
 REFERENCE_QUEUE = "bench-empty"
+REFERENCE = "reference"
+WITH_START = "with-start"
+SERVICE = "service"
 
 
 def schedule_body(start: datetime) -> dict[str, object]:
@@ -54,7 +61,7 @@ def schedule_body(start: datetime) -> dict[str, object]:
 
 async def measure(
     stack: Stack, clients: int, seconds: float, rounds: int, profile: bool
-) -> tuple[list[Run], list[Run]]:
+) -> dict[str, list[Run]]:
     token = stack.token(sub="agent-1", roles=["ROLE_AGENT"], application_id=APPLICATION)
     body = schedule_body(datetime.now(UTC).replace(microsecond=0) + timedelta(days=3))
     temporal = await Client.connect(stack.temporal_address)
@@ -86,32 +93,44 @@ async def measure(
                 )
                 await handle.execute_update(EmptyWorkflow.touch)
 
-            # Warm-up: connections, caches, the server's first workflow tasks.
-            await closed_loop("warm-up", reference, clients=clients, seconds=3)
-            await closed_loop("warm-up", service, clients=clients, seconds=3)
-            references: list[Run] = []
-            services: list[Run] = []
-            for _ in range(rounds):
-                references.append(
-                    await closed_loop(
-                        "reference",
-                        reference,
-                        clients=clients,
-                        seconds=seconds,
-                        processes=reference_processes,
-                    )
+            async def with_start() -> None:
+                start = WithStartWorkflowOperation(
+                    EmptyWorkflow.run,
+                    id=f"bench-empty-{uuid.uuid4()}",
+                    task_queue=REFERENCE_QUEUE,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 )
-                print(references[-1].line(), flush=True)
-                metrics_before = scrape(stack.settings.worker_metrics_port)
-                with profiled(processes, PROFILES) if profile else nullcontext():
-                    services.append(
-                        await closed_loop(
-                            "service", service, clients=clients, seconds=seconds, processes=processes
+                await temporal.execute_update_with_start_workflow(
+                    EmptyWorkflow.touch, start_workflow_operation=start
+                )
+
+            sides: dict[str, tuple[Callable[[], Awaitable[None]], dict[str, psutil.Process]]] = {
+                REFERENCE: (reference, reference_processes),
+                WITH_START: (with_start, reference_processes),
+                SERVICE: (service, processes),
+            }
+            # Warm-up: connections, caches, the server's first workflow tasks.
+            for call, _ in sides.values():
+                await closed_loop("warm-up", call, clients=clients, seconds=3)
+            runs: dict[str, list[Run]] = {name: [] for name in sides}
+            # Forward then backward in each round: the server's database grows with every
+            # workflow created and slows it down a little, which then weighs on every side alike.
+            order = list(sides)
+            for turn in range(rounds):
+                for name in order if turn % 2 == 0 else order[::-1]:
+                    call, watched = sides[name]
+                    metrics_before = scrape(stack.settings.worker_metrics_port)
+                    service_round = name == SERVICE
+                    with profiled(processes, PROFILES) if profile and service_round else nullcontext():
+                        run = await closed_loop(
+                            name, call, clients=clients, seconds=seconds, processes=watched
                         )
-                    )
-                print(services[-1].line(), flush=True)
-                print("           " + between(metrics_before, scrape(stack.settings.worker_metrics_port)))
-            return references, services
+                    runs[name].append(run)
+                    print(run.line(), flush=True)
+                    if service_round:
+                        after = scrape(stack.settings.worker_metrics_port)
+                        print("           " + between(metrics_before, after))
+            return runs
     finally:
         reference_worker.terminate()
         reference_worker.wait()
@@ -142,24 +161,26 @@ def main() -> None:
     print(f"write path, {args.clients} concurrent clients, {args.rounds} x {args.seconds:.0f} s per side")
     print(machine())
     with running_stack("write_path") as stack:
-        references, services = asyncio.run(
-            measure(stack, args.clients, args.seconds, args.rounds, args.profile)
-        )
-    ref_rps, ref_p50, ref_p99 = pooled(references)
-    svc_rps, svc_p50, svc_p99 = pooled(services)
-    errors = sum(len(r.errors) for r in references + services)
+        runs = asyncio.run(measure(stack, args.clients, args.seconds, args.rounds, args.profile))
+    figures = {name: pooled(done) for name, done in runs.items()}
     print()
-    for name, (rps, p50, p99) in (
-        ("reference  start_workflow + update", (ref_rps, ref_p50, ref_p99)),
-        ("service    POST /api/appointments/", (svc_rps, svc_p50, svc_p99)),
+    for name, label in (
+        (REFERENCE, "reference  start_workflow + update"),
+        (WITH_START, "reference  update-with-start      "),
+        (SERVICE, "service    POST /api/appointments/"),
     ):
-        print(f"{name}:  {rps:7.1f} /s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
-    print(
-        f"throughput ratio service/reference: {svc_rps / ref_rps:.2f}   (target >= 0.60)   errors: {errors}"
-    )
-    for run in references + services:
-        for error in sorted(set(run.errors))[:3]:
-            print(f"  {run.name} error: {error}")
+        rps, p50, p99 = figures[name]
+        print(f"{label}:  {rps:7.1f} /s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
+    service = figures[SERVICE]
+    for name in (REFERENCE, WITH_START):
+        print(
+            f"service/{name}: throughput {service[0] / figures[name][0]:.2f} (target >= 0.80), "
+            f"p99 {service[2] / figures[name][2]:.2f} x (target <= 1.5)"
+        )
+    errors = [error for done in runs.values() for run in done for error in run.errors]
+    print(f"errors: {len(errors)}")
+    for error in sorted(set(errors))[:5]:
+        print(f"  {error}")
     if args.profile:
         print_profiles(PROFILES)
 

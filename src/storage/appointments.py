@@ -3,75 +3,73 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import asyncpg
 import msgspec
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.model import Appointment
 from storage.database import driver_connection
 
-_UPSERT = text(
-    """
-    INSERT INTO appointments AS a (id, application_id, organizer_id, organizer_type, status,
-                                   start_at, end_at, duration_seconds, timezone, title, version, doc,
-                                   projected_at)
-    VALUES (:id, :application_id, :organizer_id, :organizer_type, :status, :start_at, :end_at,
-            :duration_seconds, :timezone, :title, :version, CAST(:doc AS jsonb), now())
-    ON CONFLICT (id) DO UPDATE SET
-        application_id = EXCLUDED.application_id, organizer_id = EXCLUDED.organizer_id,
-        organizer_type = EXCLUDED.organizer_type, status = EXCLUDED.status,
-        start_at = EXCLUDED.start_at, end_at = EXCLUDED.end_at,
-        duration_seconds = EXCLUDED.duration_seconds, timezone = EXCLUDED.timezone,
-        title = EXCLUDED.title, version = EXCLUDED.version, doc = EXCLUDED.doc,
-        projected_at = EXCLUDED.projected_at
-    WHERE a.version < EXCLUDED.version OR :force
-    RETURNING a.id
-    """
-)
-_DELETE_PARTICIPANTS = text("DELETE FROM participants WHERE appointment_id = :id")
-_INSERT_PARTICIPANT = text(
-    "INSERT INTO participants (appointment_id, participant_id, type) VALUES (:id, :participant_id, :type)"
-)
+# The projection of one appointment in one statement (and so one round trip, atomic without a
+# transaction of its own): its row, unless a newer version is there ($13, `force`, writes it
+# anyway), and then its participants ($14, $15), only those rows that differ. `written` holds the
+# row's id when it was written; a statement that needs more appends its own final SELECT.
+PROJECTION = """
+    WITH written AS (
+        INSERT INTO appointments AS a (id, application_id, organizer_id, organizer_type, status,
+                                       start_at, end_at, duration_seconds, timezone, title, version,
+                                       doc, projected_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, now())
+        ON CONFLICT (id) DO UPDATE SET
+            application_id = EXCLUDED.application_id, organizer_id = EXCLUDED.organizer_id,
+            organizer_type = EXCLUDED.organizer_type, status = EXCLUDED.status,
+            start_at = EXCLUDED.start_at, end_at = EXCLUDED.end_at,
+            duration_seconds = EXCLUDED.duration_seconds, timezone = EXCLUDED.timezone,
+            title = EXCLUDED.title, version = EXCLUDED.version, doc = EXCLUDED.doc,
+            projected_at = EXCLUDED.projected_at
+        WHERE a.version < EXCLUDED.version OR $13
+        RETURNING a.id
+    ), removed AS (
+        DELETE FROM participants AS p USING written
+        WHERE p.appointment_id = written.id AND p.participant_id <> ALL($14::text[])
+    ), added AS (
+        INSERT INTO participants AS p (appointment_id, participant_id, type)
+        SELECT written.id, x.participant_id, x.type
+        FROM written, unnest($14::text[], $15::text[]) AS x(participant_id, type)
+        ON CONFLICT (appointment_id, participant_id) DO UPDATE SET type = EXCLUDED.type
+        WHERE p.type <> EXCLUDED.type
+    )
+"""
+_PROJECT = PROJECTION + "SELECT count(*) FROM written"
 # In asyncpg's parameter style: run by the driver itself (see `get`).
 GET_DOC = "SELECT doc::text FROM appointments WHERE id = $1"
 _VERSION = text("SELECT version FROM appointments WHERE id = :id")
 
 
-async def write(conn: AsyncConnection, appointment: Appointment, *, force: bool = False) -> bool:
-    """Project `appointment` within the transaction of `conn`, unless a newer version is there."""
-    appointment_id = uuid.UUID(appointment.id)
-    written = await conn.execute(
-        _UPSERT,
-        {
-            "id": appointment_id,
-            "application_id": appointment.application_id,
-            "organizer_id": appointment.organizer.id,
-            "organizer_type": appointment.organizer.type.value,
-            "status": appointment.status.value,
-            "start_at": appointment.start,
-            "end_at": appointment.end,
-            "duration_seconds": int(appointment.duration.total_seconds()),
-            "timezone": appointment.timezone,
-            "title": appointment.title,
-            "version": appointment.version,
-            "doc": msgspec.json.encode(appointment).decode(),
-            "force": force,
-        },
+def projection_arguments(appointment: Appointment, *, force: bool = False) -> tuple[Any, ...]:
+    """The arguments of `PROJECTION` for `appointment`."""
+    # One row per participant id (the table's key); the last type given for an id wins.
+    participants = {p.id: p.type.value for p in appointment.participants}
+    return (
+        uuid.UUID(appointment.id),
+        appointment.application_id,
+        appointment.organizer.id,
+        appointment.organizer.type.value,
+        appointment.status.value,
+        appointment.start,
+        appointment.end,
+        int(appointment.duration.total_seconds()),
+        appointment.timezone,
+        appointment.title,
+        appointment.version,
+        msgspec.json.encode(appointment).decode(),
+        force,
+        list(participants),
+        list(participants.values()),
     )
-    if written.first() is None:
-        return False
-    await conn.execute(_DELETE_PARTICIPANTS, {"id": appointment_id})
-    if appointment.participants:
-        await conn.execute(
-            _INSERT_PARTICIPANT,
-            [
-                {"id": appointment_id, "participant_id": p.id, "type": p.type.value}
-                for p in appointment.participants
-            ],
-        )
-    return True
 
 
 def parse_id(raw: str) -> uuid.UUID | None:
@@ -94,8 +92,8 @@ class AppointmentStore:
         `force` is the operator's repair (`appointments reproject --force`): the workflow's
         state replaces the row whatever version the row claims.
         """
-        async with self._engine.begin() as conn:
-            return await write(conn, appointment, force=force)
+        async with driver_connection(self._engine) as connection:
+            return bool(await connection.fetchval(_PROJECT, *projection_arguments(appointment, force=force)))
 
     async def get(self, appointment_id: str) -> Appointment | None:
         """The appointment as last projected, deleted ones included (callers judge visibility)."""

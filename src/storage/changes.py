@@ -1,31 +1,43 @@
 """Recording an appointment's changes: the read model, the bodies of the webhook events they
-announce, and which subscriptions want each, in one transaction (the `record_change` activity)."""
+announce, and which subscriptions want each (the `record_change` activity).
+
+The projection and the reading of the subscriptions are one statement, on the busiest write
+path; the bodies, when some subscription wants one, a second. Each is idempotent on its own (the
+row only moves forward, a body is kept once), so a retry after a failure between them records
+what is missing and nothing twice, without a transaction around both.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import text
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.model import Appointment
 from domain.webhooks import ALL_EVENTS
 from domain.workflow_state import ChangeEvent
-from storage.appointments import write
+from storage.appointments import PROJECTION, projection_arguments
+from storage.database import driver_connection
 
-_SUBSCRIPTIONS = text(
-    "SELECT id, events FROM webhooks WHERE application_id = :app AND enabled ORDER BY created_at, id"
+# The application's enabled subscriptions, in the order they were made; `{}` is the parameter
+# that holds the application's id.
+_SUBSCRIBED = (
+    "SELECT id::text AS id, events FROM webhooks WHERE application_id = ${} AND enabled "
+    "ORDER BY created_at, id"
 )
-_RECORD_EVENT = text(
+_SUBSCRIPTIONS = _SUBSCRIBED.format(1)
+# The projection's data-modifying parts run to completion whatever the final SELECT reads.
+_PROJECT_AND_SUBSCRIPTIONS = PROJECTION + _SUBSCRIBED.format(2)
+_RECORD_EVENT = (
     "INSERT INTO webhook_events (event_id, application_id, appointment_id, body) "
-    "VALUES (:event_id, :app, :appointment_id, :body) ON CONFLICT (event_id) DO NOTHING"
+    "VALUES ($1, $2, $3::uuid, $4) ON CONFLICT (event_id) DO NOTHING"
 )
 
 
 class ChangeStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def record(
         self,
@@ -40,34 +52,30 @@ class ChangeStore:
         order of the events and, for each, of the subscriptions."""
         if not project and not events:
             return []
-        # An event alone (a reminder sent) writes at most its bodies, each on its own: no
-        # transaction to open and commit, one round trip less on the busiest path.
-        connection = self._engine.begin() if project else self._autocommit.connect()
-        async with connection as conn:
-            if project:
-                await write(conn, appointment)
-            if not events:
-                return []
-            subscriptions = (await conn.execute(_SUBSCRIPTIONS, {"app": appointment.application_id})).all()
+        async with driver_connection(self._engine) as connection:
+            subscriptions = await self._subscriptions(connection, appointment, project=project)
             owed = [
-                (str(subscription.id), event)
+                (subscription["id"], event)
                 for event in events
                 for subscription in subscriptions
-                if ALL_EVENTS in subscription.events or event.type.value in subscription.events
+                if ALL_EVENTS in subscription["events"] or event.type.value in subscription["events"]
             ]
             wanted = {event.id for _, event in owed}
             if wanted:
-                await conn.execute(
+                await connection.executemany(
                     _RECORD_EVENT,
                     [
-                        {
-                            "event_id": event.id,
-                            "app": appointment.application_id,
-                            "appointment_id": appointment.id,
-                            "body": body_of(event),
-                        }
+                        (event.id, appointment.application_id, appointment.id, body_of(event))
                         for event in events
                         if event.id in wanted
                     ],
                 )
         return owed
+
+    @staticmethod
+    async def _subscriptions(
+        connection: asyncpg.Connection, appointment: Appointment, *, project: bool
+    ) -> list[asyncpg.Record]:
+        if not project:
+            return await connection.fetch(_SUBSCRIPTIONS, appointment.application_id)
+        return await connection.fetch(_PROJECT_AND_SUBSCRIPTIONS, *projection_arguments(appointment))
