@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from config.settings import to_sqlalchemy_url
 from devstack.postgres import EmbeddedPostgres
+from domain.limits import MAX_COUNT_TIME_FRAME
 from domain.model import (
     Appointment,
     Contact,
@@ -419,7 +420,8 @@ CASES = (
     ),
     Case("count PT10H", _slots(timedelta(hours=10))),
     Case("count P7D", _slots(timedelta(days=7))),
-    Case("count P366D (the maximum timeFrame)", _slots(timedelta(days=366)), share=0.1),
+    Case("count P31D (the maximum timeFrame)", _slots(MAX_COUNT_TIME_FRAME)),
+    Case("overlap count P31D (the maximum duration)", _overlap(MAX_COUNT_TIME_FRAME)),
     Case("overlap count PT30M", _overlap(timedelta(minutes=30))),
     Case("overlap count PT10H", _overlap(timedelta(hours=10))),
 )

@@ -24,8 +24,12 @@ LATEST_TIMESTAMP = datetime(3000, 1, 1, tzinfo=UTC)
 SCHEDULING_HORIZON = timedelta(days=730)
 # A video call longer than a day is almost certainly a unit mistake (P1D for PT1H).
 MAX_DURATION = timedelta(days=1)
-# Windows of the counts and of the eligible list: one request cannot ask for a scan of all time.
+# The window of the eligible list: one request cannot ask for a scan of all time.
 MAX_TIME_FRAME = timedelta(days=366)
+# The windows of the public counts, which anyone may call without a token: each counts every open
+# appointment of its window, and the per-slot count answers a row per slot. A month keeps both to
+# hundreds of rows (a few milliseconds at 1,000,000 appointments) rather than a year's thousands.
+MAX_COUNT_TIME_FRAME = timedelta(days=31)
 # Reminders before the start and follow-ups after the end, within reason.
 MAX_TEMPLATE_PERIOD = timedelta(days=30)
 

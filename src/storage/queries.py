@@ -124,13 +124,15 @@ def total_statement(f: AppointmentFilter) -> Select[tuple[int]]:
 
 def slots_statement(
     application_id: str, start: datetime, end: datetime
-) -> Select[tuple[datetime, datetime, int, str, int]]:
+) -> Select[tuple[datetime, int, str, int]]:
+    """A slot is a start, a duration and a time zone; its end is the start plus the duration, so it
+    is neither grouped on nor fetched (a fifth of the rows' decoding)."""
     row = AppointmentRow
     return (
-        select(row.start_at, row.end_at, row.duration_seconds, row.timezone, func.count())
+        select(row.start_at, row.duration_seconds, row.timezone, func.count())
         .where(row.application_id == application_id, _OPEN, row.start_at >= start, row.start_at < end)
-        .group_by(row.start_at, row.end_at, row.duration_seconds, row.timezone)
-        .order_by(row.start_at, row.end_at, row.timezone)
+        .group_by(row.start_at, row.duration_seconds, row.timezone)
+        .order_by(row.start_at, row.duration_seconds, row.timezone)
     )
 
 
@@ -158,7 +160,12 @@ class AppointmentQueries:
         # Thousands of rows for the longest windows: SQLAlchemy's rows around asyncpg's records
         # cost as much as the query (docs/BENCHMARKS.md).
         records = await fetch_records(self._engine, slots_statement(application_id, start, end))
-        return [Slot(s, e, timedelta(seconds=d), tz, n) for s, e, d, tz, n in records]
+        durations: dict[int, timedelta] = {}
+        slots = []
+        for start_at, seconds, timezone, count in records:
+            duration = durations.get(seconds) or durations.setdefault(seconds, timedelta(seconds=seconds))
+            slots.append(Slot(start_at, start_at + duration, duration, timezone, count))
+        return slots
 
     async def count_overlapping(self, application_id: str, start: datetime, end: datetime) -> int:
         """Open appointments whose `[start, end)` intersects the given one; touching ends do not."""

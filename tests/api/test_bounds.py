@@ -54,9 +54,9 @@ async def test_timestamps_at_the_edges_of_time_are_400_everywhere(
     _error(await http.post("/api/appointments", json=schedule_body(start=start), headers=agent), 400, "start")
     assert await _rows(stack, application_id) == 0
     # The public counts, which anyone may call, answer 400 as well, never 500.
-    count = {"applicationId": application_id, "start": start, "timeFrame": "P366D"}
+    count = {"applicationId": application_id, "start": start, "timeFrame": "P31D"}
     _error(await http.get("/api/appointments/count", params=count), 400, "start")
-    overlap = {"applicationId": application_id, "start": start, "duration": "P366D"}
+    overlap = {"applicationId": application_id, "start": start, "duration": "P31D"}
     _error(await http.get("/api/appointments/overlap/count", params=overlap), 400, "start")
     listed = await http.get("/api/appointments", params={"range": f"{start},{start}"}, headers=agent)
     _error(listed, 400, "range")
@@ -66,9 +66,9 @@ async def test_the_last_moments_a_window_may_start_still_compute(
     http: httpx.AsyncClient, application_id: str
 ) -> None:
     latest = "2999-12-31T23:59:59Z"
-    count = {"applicationId": application_id, "start": latest, "timeFrame": "P366D"}
+    count = {"applicationId": application_id, "start": latest, "timeFrame": "P31D"}
     assert (await http.get("/api/appointments/count", params=count)).json() == []
-    overlap = {"applicationId": application_id, "start": latest, "duration": "P366D"}
+    overlap = {"applicationId": application_id, "start": latest, "duration": "P31D"}
     assert (await http.get("/api/appointments/overlap/count", params=overlap)).json() == {"count": 0}
 
 

@@ -246,11 +246,13 @@ BAD = [
     (COUNT, "timeFrame", {"applicationId": "app", "start": WHEN, "timeFrame": "PT0S"}),
     (COUNT, "timeFrame", {"applicationId": "app", "start": WHEN, "timeFrame": "P1M"}),
     (COUNT, "timeFrame", {"applicationId": "app", "start": WHEN, "timeFrame": "P400D"}),
+    (COUNT, "timeFrame", {"applicationId": "app", "start": WHEN, "timeFrame": "P31DT1S"}),
     (OVERLAP, "start", {"applicationId": "app", "start": "2030-13-45T25:00:00Z", "duration": "PT1H"}),
     (OVERLAP, "duration", {"applicationId": "app", "start": WHEN, "duration": "5min"}),
     (OVERLAP, "duration", {"applicationId": "app", "start": WHEN, "duration": "PT0S"}),
     (OVERLAP, "duration", {"applicationId": "app", "start": WHEN, "duration": "-PT5M"}),
     (OVERLAP, "duration", {"applicationId": "app", "start": WHEN, "duration": "P1000000000D"}),
+    (OVERLAP, "duration", {"applicationId": "app", "start": WHEN, "duration": "P32D"}),
 ]
 
 
@@ -273,3 +275,4 @@ async def test_the_time_frame_limit_message_states_the_real_limit(http: httpx.As
     response = await http.get(COUNT, params={"applicationId": "app", "start": WHEN, "timeFrame": "P400D"})
     assert response.status_code == 400
     assert "one day" not in response.json()["message"], response.text
+    assert "P31D" in response.json()["message"], response.text

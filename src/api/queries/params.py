@@ -80,10 +80,10 @@ SortOrder = Annotated[
 ]
 Start = Annotated[str, query("start", "UTC start date and time (ISO 8601)", **DATE_TIME)]
 TimeFrame = Annotated[
-    str, query("timeFrame", "How far after `start` to count, in ISO 8601 (at most 366 days)", **DURATION)
+    str, query("timeFrame", "How far after `start` to count, in ISO 8601 (at most 31 days)", **DURATION)
 ]
 OverlapDuration = Annotated[
-    str, query("duration", "Length of the interval from `start`, in ISO 8601 (at most 366 days)", **DURATION)
+    str, query("duration", "Length of the interval from `start`, in ISO 8601 (at most 31 days)", **DURATION)
 ]
 EligibleTimeFrame = Annotated[
     str | None,

@@ -18,7 +18,7 @@ from api.rate_limiting import PerClient
 from domain import values
 from domain.access import Role
 from domain.durations import format_duration
-from domain.limits import MAX_TIME_FRAME
+from domain.limits import MAX_COUNT_TIME_FRAME, MAX_TIME_FRAME
 from domain.model import Status
 from domain.rate_limits import PUBLIC_READS
 from domain.views import (
@@ -52,7 +52,7 @@ class AppointmentQueryController(Controller):
         time_frame: params.TimeFrame,
     ) -> list[AppointmentCountResponse]:
         begin = values.parse_timestamp("start", start)
-        frame = values.parse_duration_field("timeFrame", time_frame, maximum=MAX_TIME_FRAME)
+        frame = values.parse_duration_field("timeFrame", time_frame, maximum=MAX_COUNT_TIME_FRAME)
         slots = await queries.count_slots(
             values.parse_id("applicationId", application_id), begin, begin + frame
         )
@@ -82,7 +82,7 @@ class AppointmentQueryController(Controller):
         duration: params.OverlapDuration,
     ) -> AppointmentOverlapResponse:
         begin = values.parse_timestamp("start", start)
-        length = values.parse_duration_field("duration", duration, maximum=MAX_TIME_FRAME)
+        length = values.parse_duration_field("duration", duration, maximum=MAX_COUNT_TIME_FRAME)
         return AppointmentOverlapResponse(
             count=await queries.count_overlapping(
                 values.parse_id("applicationId", application_id), begin, begin + length
