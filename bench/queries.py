@@ -1,4 +1,4 @@
-"""Benchmark 3 of issue 7: the read model's list and count queries at 1,000,000 appointments.
+"""The read model's list and count queries at 1,000,000 appointments.
 
     .venv/bin/python -m bench.queries [--fresh] [--iterations N] [--json PATH]
 

@@ -1,12 +1,14 @@
-"""Issue 7, benchmark 1: `GET /api/appointments/{id}` of the service against a bare reference app.
+"""The read path: `GET /api/appointments/{id}` of the service against a bare reference app.
 
 `python -m bench.read_path [--duration 20] [--connections 32] [--rounds 3] [--tracing] [--profile]`
 
 Starts the stack as `make run` does (bench/stack.py), schedules a few appointments through the
-API, starts `bench/reference_app.py` (Litestar + asyncpg, the same select, no auth) against the
-same database, checks what both answer, then loads each with wrk in turn (reference, service,
-reference, service, ...), after a warm-up of both. Prints requests/s and latency percentiles of
-every run, the medians, and the ratio of the service's throughput to the reference's.
+API, starts `bench/reference_app.py` (Litestar + asyncpg, the same select, no auth) twice against
+the same database, once with asyncpg's pool as it comes (`reference`) and once with a pool that
+resets nothing, as the service's (`no-reset`), checks what they answer, then loads each with wrk
+in turn (reference, no-reset, service, reference, ...), after a warm-up of all. Prints requests/s
+and latency percentiles of every run, the medians, and the ratio of the service's throughput to
+each reference's.
 
 `--tracing` adds two apps to every round: API processes of the same stack, with the same
 environment but for their ports and OTEL_EXPORTER_OTLP_ENDPOINT, exporting a server span per request
@@ -192,13 +194,17 @@ def serving(
 
 
 @contextmanager
-def reference_app(stack: Stack, probe_id: str) -> Iterator[tuple[str, psutil.Process]]:
+def reference_app(stack: Stack, probe_id: str, *options: str) -> Iterator[tuple[str, psutil.Process]]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "bench.reference_app", str(port), driver_dsn(stack.database_url)]
+    dsn = driver_dsn(stack.database_url)
+    command = [sys.executable, "-m", "bench.reference_app", str(port), dsn, *options]
     with serving(command, url, f"/api/appointments/{probe_id}") as process:
         yield url, process
 
+
+# The reference apps: their name and their options (bench/reference_app.py).
+REFERENCES = {"reference": (), "no-reset": ("--no-reset",)}
 
 # The replicas of `--tracing`: their name and the variables they add to the stack's API's own.
 TRACED = {
@@ -263,12 +269,13 @@ def main() -> None:
         scheduled = schedule_appointments(stack, token)
         ids = [str(view["id"]) for view in scheduled]
         with ExitStack() as apps:
-            reference_url, reference_process = apps.enter_context(reference_app(stack, ids[0]))
-            check_answers(stack, reference_url, token, scheduled)
-            targets = [
-                Target("reference", reference_url, reference_process),
-                Target("service", stack.api_url, stack.child("api"), token),
-            ]
+            targets = []
+            for name, options in REFERENCES.items():
+                url, process = apps.enter_context(reference_app(stack, ids[0], *options))
+                check_answers(stack, url, token, scheduled)
+                targets.append(Target(name, url, process))
+            service = Target("service", stack.api_url, stack.child("api"), token)
+            targets.append(service)
             if args.tracing:
                 received = apps.enter_context(otlp_receiver())
                 for name, sampling in TRACED.items():
@@ -284,7 +291,6 @@ def main() -> None:
                     print(run.line())
                     runs[target.name].append(run)
             if args.profile:
-                service = targets[1]
                 with profiled({"api": service.process}, PROFILES):
                     run = wrk(
                         service, ids, seconds=args.duration, connections=args.connections, label="profiled"
@@ -293,7 +299,11 @@ def main() -> None:
 
     if args.profile:
         print_profiles(PROFILES)
-    failures = sum(run.failures for target_runs in runs.values() for run in target_runs)
+    report(runs, received)
+
+
+def report(runs: dict[str, list[WrkRun]], received: OtlpHttpReceiver | None) -> None:
+    """The medians of each app's runs, the service's ratios to each reference and tracing's cost."""
     medians = {
         target: (
             statistics.median(r.requests_per_second for r in target_runs),
@@ -302,16 +312,22 @@ def main() -> None:
         )
         for target, target_runs in runs.items()
     }
-    print(f"median of {args.rounds} runs each:")
+    print(f"median of {len(runs['service'])} runs each:")
     for target, (rps, p50, p99) in medians.items():
         print(f"  {target:<9} {rps:8.0f} req/s  p50 {p50 * 1000:6.2f} ms  p99 {p99 * 1000:6.2f} ms")
-    ratio = medians["service"][0] / medians["reference"][0]
-    print(f"throughput ratio service/reference: {ratio:.2f} (target >= 0.75)")
+    service_rps, _, service_p99 = medians["service"]
+    for name in REFERENCES:
+        rps, _, p99 = medians[name]
+        print(
+            f"service/{name}: throughput {service_rps / rps:.2f} (target >= 0.95), "
+            f"p99 {service_p99 / p99:.2f}x (target <= 1)"
+        )
     if received is not None:
         for name in TRACED:
-            ratio = medians[name][0] / medians["service"][0]
+            ratio = medians[name][0] / service_rps
             print(f"throughput ratio {name}/service (tracing on/off): {ratio:.2f}")
         print(f"spans the OTLP receiver decoded: {len(received.spans)} in {received.requests} requests")
+    failures = sum(run.failures for target_runs in runs.values() for run in target_runs)
     if failures:
         print(f"FAILED: {failures} requests were not answered 2xx")
         sys.exit(1)

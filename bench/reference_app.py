@@ -5,7 +5,10 @@ document as it is: no authentication, no middleware, no decoding or view. It is 
 service (uvicorn, one process, the options of `python -m api`), so the difference between the
 two is what the service does per request.
 
-`python -m bench.reference_app PORT DSN` (DSN: a plain `postgresql://` URL for asyncpg).
+`python -m bench.reference_app PORT DSN [--no-reset]` (DSN: a plain `postgresql://` URL for
+asyncpg). asyncpg's pool resets every connection it takes back, a round trip the service's read
+pool skips (storage.database.create_read_pool); `--no-reset` makes the reference skip it too, the
+like-for-like comparison.
 """
 
 from __future__ import annotations
@@ -27,10 +30,16 @@ from storage.appointments import GET_DOC
 POOL_SIZE = 20
 
 
-def create_app(dsn: str) -> Litestar:
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    return None
+
+
+def create_app(dsn: str, *, reset: bool) -> Litestar:
+    options = {} if reset else {"reset": _keep_session}
+
     @asynccontextmanager
     async def pool(app: Litestar) -> AsyncIterator[None]:
-        async with asyncpg.create_pool(dsn, min_size=POOL_SIZE, max_size=POOL_SIZE) as created:
+        async with asyncpg.create_pool(dsn, min_size=POOL_SIZE, max_size=POOL_SIZE, **options) as created:
             app.state.pool = created
             yield
 
@@ -47,7 +56,7 @@ def create_app(dsn: str) -> Litestar:
 def main() -> None:
     port, dsn = int(sys.argv[1]), sys.argv[2]
     uvicorn.run(
-        create_app(dsn),
+        create_app(dsn, reset="--no-reset" not in sys.argv[3:]),
         host="127.0.0.1",
         port=port,
         proxy_headers=True,

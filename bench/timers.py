@@ -1,6 +1,6 @@
 """Timers at scale: reminders of many appointments falling due in the same minute.
 
-    python -m bench.timers [--open 10000] [--due 2000] [--clients 16]
+    python -m bench.timers [--open 20000] [--due 6000] [--clients 16] [--cache N]
 
 One stack (`make run`'s, in `.bench/timers`) whose mail goes to an SMTP server in this process,
 which notes when each message arrives. An application with a REMINDER template (period PT30M)
@@ -87,21 +87,41 @@ class MailClock:
 
 
 class MemorySampler:
-    """The peak resident memory of a process (and its open workflow count at that moment)."""
+    """The peak resident memory of each process, its children included (the Temporal CLI runs its
+    server in one), and what the benchmark was doing at that moment."""
 
-    def __init__(self, process: psutil.Process) -> None:
-        self.process = process
-        self.peak = 0
-        self.peak_label = ""
+    def __init__(self, processes: dict[str, psutil.Process]) -> None:
+        self.processes = processes
+        self.peaks = dict.fromkeys(processes, 0)
+        self.peak_labels = dict.fromkeys(processes, "")
         self.label = "starting"
+        # The busiest second of each process, while `watch_cpu` is set (the minute of reminders).
+        self.watch_cpu = False
+        self.cpu_peaks = dict.fromkeys(processes, 0.0)
         self._task: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
+        last_cpu, last_at = cpu_seconds(self.processes), time.monotonic()
         while True:
-            rss = self.process.memory_info().rss
-            if rss > self.peak:
-                self.peak, self.peak_label = rss, self.label
+            for name, process in self.processes.items():
+                rss = _rss(process)
+                if rss > self.peaks[name]:
+                    self.peaks[name], self.peak_labels[name] = rss, self.label
             await asyncio.sleep(0.2)
+            if time.monotonic() - last_at >= 1.0:
+                cpu, at = cpu_seconds(self.processes), time.monotonic()
+                if self.watch_cpu:
+                    for name in self.processes:
+                        share = (cpu[name] - last_cpu[name]) / (at - last_at)
+                        self.cpu_peaks[name] = max(self.cpu_peaks[name], share)
+                last_cpu, last_at = cpu, at
+
+    def report(self) -> str:
+        return "\n".join(
+            f"  {name}: peak RSS {self.peaks[name] / 2**20:.0f} MiB (at: {self.peak_labels[name]}), "
+            f"busiest second {self.cpu_peaks[name]:.0%} of a core"
+            for name in self.processes
+        )
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run())
@@ -109,6 +129,16 @@ class MemorySampler:
     def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
+
+
+def _rss(process: psutil.Process) -> int:
+    total = 0
+    for p in [process, *process.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue
+    return total
 
 
 async def configure(http: httpx.AsyncClient, stack: Stack, clock: MailClock) -> None:
@@ -182,8 +212,7 @@ async def schedule_all(
 async def measure(
     stack: Stack, clock: MailClock, open_count: int, due_count: int, clients: int, profile: bool
 ) -> None:
-    worker = stack.child("worker.py")
-    sampler = MemorySampler(worker)
+    sampler = MemorySampler({"worker": stack.child("worker.py"), "temporal": stack.child("temporal")})
     sampler.start()
     agent = stack.token(sub="agent-1", roles=["ROLE_AGENT"], application_id=APPLICATION)
     async with stack.client(agent, clients) as http:
@@ -207,8 +236,10 @@ async def measure(
         await asyncio.sleep(max(0.0, (first_due - datetime.now(UTC)).total_seconds()))
         processes = stack.processes()
         before = cpu_seconds(processes)
+        sampler.watch_cpu = True
         with profiled(processes, PROFILES) if profile else nullcontext():
             await asyncio.sleep((due_at[-1] + LISTEN_AFTER - datetime.now(UTC)).total_seconds())
+        sampler.watch_cpu = False
         after = cpu_seconds(processes)
     sampler.stop()
 
@@ -235,10 +266,7 @@ async def measure(
     seconds = (due_at[-1] + LISTEN_AFTER - first_due).total_seconds()
     shares = ", ".join(f"{name} {(after[name] - before[name]) / seconds:.0%}" for name in processes)
     print(f"CPU from the first due time on (of one core): {shares}")
-    print(
-        f"worker peak RSS: {sampler.peak / 2**20:.0f} MiB (at: {sampler.peak_label}); "
-        f"{open_count} open workflows"
-    )
+    print(f"{open_count} open workflows:\n{sampler.report()}")
     if lateness:
         latest = max(
             (a for a in reminders if a.appointment_id in due_by_id),
@@ -266,8 +294,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--open", type=int, default=10_000, help="open appointment workflows in all")
-    parser.add_argument("--due", type=int, default=2_000, help="of which have a reminder due in the minute")
+    parser.add_argument("--open", type=int, default=20_000, help="open appointment workflows in all")
+    parser.add_argument("--due", type=int, default=6_000, help="of which have a reminder due in the minute")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients scheduling")
     parser.add_argument(
         "--cache", type=int, help="the worker's WORKER_MAX_CACHED_WORKFLOWS (default: the service's default)"

@@ -11,15 +11,21 @@ database weighs on all of them alike. The variants add, one at a time, what the 
 `POST /api/appointments/` makes the server do: update-with-start in place of a start and an
 update, the four search attributes and the summary of the start, an input the size of an
 appointment's state, a patch marker, a local activity's marker, a timer.
+
+Before the rounds it times, in this process, what the API and the worker spend on one payload of
+an appointment's state: the service's data converter (msgspec) with and without its AES-GCM codec,
+encode and decode.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import statistics
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -32,6 +38,12 @@ from bench.empty_workflow import EmptyWorkflow, IngredientsWorkflow, Recipe
 from bench.load import Run, closed_loop
 from bench.report import machine
 from bench.stack import PROJECT_ROOT, running_stack
+from domain.access import Role
+from domain.model import WorkflowPolicy
+from domain.workflow_state import AppointmentState
+from temporal_access.codec import EncryptionCodec
+from tests.support.factories import new_appointment, principal
+from workflows.converter import data_converter
 from workflows.search import APPLICATION_ID, APPOINTMENT_START, APPOINTMENT_STATUS, ORGANIZER_ID
 
 QUEUE = "bench-costs"
@@ -135,6 +147,33 @@ async def measure(address: str, temporal: psutil.Process, clients: int, seconds:
         worker.wait()
 
 
+async def payload_costs(iterations: int = 5_000) -> None:
+    """The CPU of one payload of an appointment's state through the service's data converter."""
+    state = AppointmentState(appointment=new_appointment(principal(Role.AGENT)), policy=WorkflowPolicy())
+    codec = EncryptionCodec({"bench": bytes(32)}, "bench")
+    converters = {
+        "msgspec": data_converter,
+        "msgspec + AES-GCM": dataclasses.replace(data_converter, payload_codec=codec),
+    }
+    for name, converter in converters.items():
+        encoded = await converter.encode([state])
+        encode = await _cpu_per_call(lambda c=converter: c.encode([state]), iterations)
+        decode = await _cpu_per_call(
+            lambda c=converter, e=encoded: c.decode(e, [AppointmentState]), iterations
+        )
+        print(
+            f"  one state payload, {name:<18} {encoded[0].ByteSize():5} bytes  "
+            f"encode {encode:5.1f} µs  decode {decode:5.1f} µs"
+        )
+
+
+async def _cpu_per_call(call: Callable[[], Awaitable[object]], iterations: int) -> float:
+    started = time.process_time()
+    for _ in range(iterations):
+        await call()
+    return (time.process_time() - started) / iterations * 1e6
+
+
 def _per_create(run: Run, process: str) -> float:
     return run.cpu[process] / len(run.latencies) * 1000 if run.latencies else float("nan")
 
@@ -149,6 +188,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"write costs, {args.clients} concurrent clients, {args.seconds:.0f} s per variant and turn")
     print(machine())
+    asyncio.run(payload_costs())
     with running_stack("write_costs") as stack:
         asyncio.run(
             measure(

@@ -79,8 +79,29 @@ class _MailDirHandler:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._sequence = itertools.count(1)
+        # Clients (address, port) between their MAIL command and the end of that mail: a client
+        # keeps its connection between mails, so a connection alone does not say one is under way.
+        self.in_transaction: set[tuple[str, int]] = set()
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        self.in_transaction.add(session.peer)
+        return "250 OK"
+
+    async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.in_transaction.discard(session.peer)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        try:
+            return self._store(envelope)
+        finally:
+            self.in_transaction.discard(session.peer)
+
+    def _store(self, envelope: Envelope) -> str:
         content = envelope.original_content or b""
         envelope_headers = (
             f"X-Envelope-From: <{envelope.mail_from or ''}>\r\n"
@@ -120,13 +141,14 @@ class SmtpSink(StartStop):
         self.host = host
         self.port = port
         self._controller: Controller | None = None
+        self._handler = _MailDirHandler(self.directory)
 
     def start(self) -> None:
         if self.port == 0:
             self.port = free_port(self.host)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._controller = Controller(
-            _MailDirHandler(self.directory),
+            self._handler,
             hostname=self.host,
             port=self.port,
             ready_timeout=10.0,
@@ -136,6 +158,10 @@ class SmtpSink(StartStop):
         )
         self._controller.start()
         log.info("smtp sink on %s:%s, mail in %s", self.host, self.port, self.directory)
+
+    def in_transaction(self) -> set[tuple[str, int]]:
+        """The clients with a mail under way: its MAIL command taken, the mail not yet stored."""
+        return set(self._handler.in_transaction)
 
     def stop(self) -> None:
         controller, self._controller = self._controller, None

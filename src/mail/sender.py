@@ -2,12 +2,22 @@
 
 Each send is a client span `smtp send` (config.tracing) naming the SMTP server and, on failure,
 whether it was permanent: never a recipient, a subject or a body.
+
+Connections are kept for the next message rather than opened for each: a connection costs a TCP
+handshake, the server's greeting, EHLO, STARTTLS's TLS handshake and a login, several times the
+message itself when reminders fall due together (docs/BENCHMARKS.md). A kept connection is used
+for at most `MAX_MESSAGES_PER_CONNECTION` messages and never after `MAX_IDLE` of silence, below
+what servers allow (RFC 5321 asks them to wait 5 minutes); one the server dropped anyway is
+replaced and the message sent once more on a new connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import time
+from dataclasses import dataclass
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -26,6 +36,30 @@ class MailDeliveryError(Exception):
         super().__init__(message)
         # A 5xx reply will not change on retry; connection problems and 4xx replies may.
         self.permanent = permanent
+
+
+# Kept connections, at most; more are opened when more messages go out at once.
+MAX_KEPT_CONNECTIONS = 8
+MAX_MESSAGES_PER_CONNECTION = 100
+MAX_IDLE = 30.0  # seconds
+# The server's reply when it closes a connection (an idle timeout, too many messages).
+_CLOSING = 421
+
+
+@dataclass
+class _Connection:
+    client: aiosmtplib.SMTP
+    loop: asyncio.AbstractEventLoop
+    sent: int = 0
+    idle_since: float = 0.0
+
+    def reusable(self) -> bool:
+        return (
+            self.client.is_connected
+            and self.loop is asyncio.get_running_loop()
+            and self.sent < MAX_MESSAGES_PER_CONNECTION
+            and time.monotonic() - self.idle_since < MAX_IDLE
+        )
 
 
 class SmtpSender:
@@ -48,6 +82,7 @@ class SmtpSender:
         self._starttls = starttls
         self._timeout = timeout
         self._local_hostname: str | None = None
+        self._kept: list[_Connection] = []
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpSender:
@@ -85,18 +120,64 @@ class SmtpSender:
                 span.set_status(Status(StatusCode.ERROR))
                 raise
 
+    async def _connect(self) -> _Connection:
+        client = aiosmtplib.SMTP(
+            hostname=self._host,
+            port=self._port,
+            local_hostname=await self._ehlo_name(),
+            username=self._username,
+            password=self._password,
+            start_tls=self._starttls,
+            timeout=self._timeout,
+        )
+        await client.connect()
+        return _Connection(client, asyncio.get_running_loop())
+
+    def _kept_connection(self) -> _Connection | None:
+        while self._kept:
+            connection = self._kept.pop()
+            if connection.reusable():
+                return connection
+            _drop(connection)
+        return None
+
+    def _keep(self, connection: _Connection) -> None:
+        connection.sent += 1
+        connection.idle_since = time.monotonic()
+        if len(self._kept) < MAX_KEPT_CONNECTIONS and connection.reusable():
+            self._kept.append(connection)
+        else:
+            _drop(connection)
+
+    async def _deliver(self, message: EmailMessage) -> None:
+        """On a kept connection if there is one, else on a new one; the connection is kept again
+        only after a message it fully sent."""
+        connection = self._kept_connection()
+        if connection is not None:
+            try:
+                await connection.client.send_message(message)
+            except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPResponseException) as error:
+                _drop(connection)
+                closed = not isinstance(error, aiosmtplib.SMTPResponseException) or error.code == _CLOSING
+                if not closed:
+                    raise
+            except BaseException:
+                _drop(connection)
+                raise
+            else:
+                self._keep(connection)
+                return
+        connection = await self._connect()
+        try:
+            await connection.client.send_message(message)
+        except BaseException:
+            _drop(connection)
+            raise
+        self._keep(connection)
+
     async def _send(self, message: EmailMessage) -> None:
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=self._host,
-                local_hostname=await self._ehlo_name(),
-                port=self._port,
-                username=self._username,
-                password=self._password,
-                start_tls=self._starttls,
-                timeout=self._timeout,
-            )
+            await self._deliver(message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [refusal.code for refusal in exc.recipients]
             details = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
@@ -115,3 +196,10 @@ class SmtpSender:
         except (ValueError, TypeError) as exc:
             # The message cannot be written out as SMTP wants it: a fact of the message, not of the server.
             raise MailDeliveryError(f"message cannot be sent: {exc}", permanent=True) from exc
+
+
+def _drop(connection: _Connection) -> None:
+    """Closed without a QUIT: a connection dropped is one that failed or is of no more use."""
+    # A connection of an event loop that has closed since has nothing left to close.
+    with contextlib.suppress(RuntimeError):
+        connection.client.close()

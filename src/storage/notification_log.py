@@ -7,6 +7,8 @@ from enum import StrEnum
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.database import driver_connection
+
 # An error is a diagnosis, not a dump of what the server or the composer said.
 MAX_ERROR_LENGTH = 1000
 
@@ -20,11 +22,12 @@ class DeliveryStatus(StrEnum):
     FAILED = "FAILED"
 
 
-_STATUS = text("SELECT status FROM notification_log WHERE delivery_key = :key")
-_RECORD = text(
+# Each a single statement on the driver's connection (storage.database.driver_connection): the
+# sending activity runs both for every message, a burst of reminders thousands a minute.
+_STATUS = "SELECT status FROM notification_log WHERE delivery_key = $1"
+_RECORD = (
     "INSERT INTO notification_log (delivery_key, appointment_id, type, recipient, status, error, message_id) "
-    "VALUES (:key, :appointment_id, :type, :recipient, :status, :error, :message_id) "
-    "ON CONFLICT (delivery_key) DO NOTHING"
+    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (delivery_key) DO NOTHING"
 )
 _FOR_APPOINTMENT = text(
     "SELECT delivery_key, type, recipient, status, error FROM notification_log "
@@ -37,8 +40,8 @@ class NotificationLog:
         self._engine = engine
 
     async def status(self, delivery_key: str) -> DeliveryStatus | None:
-        async with self._engine.connect() as conn:
-            found = (await conn.execute(_STATUS, {"key": delivery_key})).scalar_one_or_none()
+        async with driver_connection(self._engine) as connection:
+            found = await connection.fetchval(_STATUS, delivery_key)
         return None if found is None else DeliveryStatus(found)
 
     async def record(
@@ -52,18 +55,16 @@ class NotificationLog:
         message_id: str,
         error: str | None = None,
     ) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(
+        async with driver_connection(self._engine) as connection:
+            await connection.execute(
                 _RECORD,
-                {
-                    "key": delivery_key,
-                    "appointment_id": appointment_id,
-                    "type": type,
-                    "recipient": recipient,
-                    "status": status.value,
-                    "error": None if error is None else error[:MAX_ERROR_LENGTH],
-                    "message_id": message_id,
-                },
+                delivery_key,
+                appointment_id,
+                type,
+                recipient,
+                status.value,
+                None if error is None else error[:MAX_ERROR_LENGTH],
+                message_id,
             )
 
     async def for_appointment(self, appointment_id: str) -> list[tuple[str, str, str, str, str | None]]:

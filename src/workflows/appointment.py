@@ -25,7 +25,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.fanout import WebhookFanout
 from workflows.legacy import LegacyRun
-from workflows.outbox import Outbox
+from workflows.outbox import LOCAL_TIMED_MESSAGES_PATCH, Outbox
 from workflows.planning import MessagePlanning
 from workflows.projection import Projection
 from workflows.refusals import judge
@@ -115,7 +115,12 @@ class AppointmentWorkflow(MessagePlanning):
         self._projection = Projection(
             lambda: self._appointment, state.projected_version, state.events, self._fanout
         )
-        self._outbox = Outbox(state.appointment.id, state.outbox, on_sent=self._sent)
+        self._outbox = Outbox(
+            state.appointment.id,
+            state.outbox,
+            on_sent=self._sent,
+            local_timed=workflow.patched(LOCAL_TIMED_MESSAGES_PATCH),
+        )
         self._timer = UpdatableTimer(interrupted=self._time_to_continue)
         self._opened = asyncio.Event()
         self._room_lock = asyncio.Lock()

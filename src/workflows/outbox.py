@@ -5,12 +5,21 @@ The queue keeps at most one message per thing to tell (domain.notification_plan.
 continue-as-new stops the outbox (`stop`): the message being sent is cancelled, within the
 activity's heartbeat, and stays owed, so the next run sends it; the sending activity's log makes a
 send it already completed a no-op.
+
+A timed message (a reminder, a follow-up) that falls due while no Update is being handled goes out
+as a local activity, in the workflow task its timer woke: the server then keeps one workflow task
+per reminder rather than two and an activity task, which halves what a minute of reminders costs
+it (docs/BENCHMARKS.md). Its retries wait on workflow timers (`_LOCAL_RETRY_THRESHOLD`), so that
+no retry holds the workflow task, and the Updates behind it, open. A message an Update caused, or
+one due while a handler runs, stays an activity: no caller waits on SMTP. Runs from before the
+patch `LOCAL_TIMED_MESSAGES_PATCH` send every message as an activity.
 """
 
 import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -27,13 +36,23 @@ RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=time
 GIVE_UP = timedelta(hours=24)
 # A worker that dies mid-send is noticed within this, not only after the attempt's minute.
 HEARTBEAT = timedelta(seconds=10)
+ATTEMPT = timedelta(seconds=60)
+LOCAL_TIMED_MESSAGES_PATCH = "local-timed-messages"
+# Any backoff longer than this waits on a workflow timer rather than inside the workflow task.
+_LOCAL_RETRY_THRESHOLD = timedelta(milliseconds=1)
 
 
 class Outbox:
     def __init__(
-        self, appointment_id: str, messages: tuple[Message, ...], on_sent: Callable[[Message], None]
+        self,
+        appointment_id: str,
+        messages: tuple[Message, ...],
+        on_sent: Callable[[Message], None],
+        *,
+        local_timed: bool,
     ) -> None:
         self._appointment_id = appointment_id
+        self._local_timed = local_timed
         self._waiting = list(messages)
         self._sending: Message | None = None
         self._on_sent = on_sent
@@ -69,17 +88,7 @@ class Outbox:
             await workflow.wait_condition(lambda: bool(self._waiting))
             message = self._sending = self._waiting.pop(0)
             try:
-                await workflow.execute_activity(
-                    SEND_MESSAGE,
-                    MessageRequest(appointment_id=self._appointment_id, message=message),
-                    result_type=DeliveryResult,
-                    start_to_close_timeout=timedelta(seconds=60),
-                    heartbeat_timeout=HEARTBEAT,
-                    schedule_to_close_timeout=GIVE_UP,
-                    retry_policy=RETRY,
-                    cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-                    summary=f"{message.type.value} message",
-                )
+                await self._send(message)
             except (ActivityError, asyncio.CancelledError) as error:
                 if self._stopped:
                     self._waiting.insert(0, message)  # cancelled by `stop`: owed, the next run sends it
@@ -89,3 +98,19 @@ class Outbox:
                 self._on_sent(message)
             finally:
                 self._sending = None
+
+    async def _send(self, message: Message) -> DeliveryResult:
+        request = MessageRequest(appointment_id=self._appointment_id, message=message)
+        options: dict[str, Any] = {
+            "result_type": DeliveryResult,
+            "start_to_close_timeout": ATTEMPT,
+            "schedule_to_close_timeout": GIVE_UP,
+            "retry_policy": RETRY,
+            "cancellation_type": workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            "summary": f"{message.type.value} message",
+        }
+        if self._local_timed and message.due is not None and workflow.all_handlers_finished():
+            return await workflow.execute_local_activity(
+                SEND_MESSAGE, request, local_retry_threshold=_LOCAL_RETRY_THRESHOLD, **options
+            )
+        return await workflow.execute_activity(SEND_MESSAGE, request, heartbeat_timeout=HEARTBEAT, **options)

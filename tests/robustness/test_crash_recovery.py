@@ -9,7 +9,7 @@ subprocess. Ten appointments have reminders due between 15 and 40 s after T0 (`R
    SIGKILLed with the other updates in flight, and a new worker starts `WORKER_DOWN` s later.
    A `POST` caught by the crash may answer 503 ("may still apply"): as a client would, the test
    retries it with the same `Idempotency-Key`, and every one must end in 200.
-2. T0+18: the worker is SIGKILLed the moment that reminder's `send_message` runs (before the
+2. T0+18: the worker is SIGKILLed the moment that reminder is being sent (before the
    sink receives it); the next reminder falls due while no worker runs; a new one starts.
 3. T0+30: likewise, but the Temporal dev server is stopped (SIGTERM) and started again on the
    same SQLite file and port; a reminder falls due while it is down.
@@ -43,8 +43,8 @@ import pytest
 import uvicorn
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.api.enums.v1 import EventType, PendingActivityState
-from temporalio.client import Client
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHistory
 
 from api.app import create_app
 from api.auth.tokens import mint_token
@@ -53,7 +53,6 @@ from devstack.net import free_port
 from devstack.smtp_sink import SmtpSink
 from devstack.temporal import TemporalDevServer
 from domain.access import Role
-from domain.activity_names import SEND_MESSAGE
 from domain.notifications import ApplicationSettings, NotificationType, Template
 from storage.applications import ApplicationStore
 from storage.appointments import AppointmentStore
@@ -198,7 +197,8 @@ def mail_files(sink: SmtpSink) -> set[str]:
 
 
 async def catch_sending(rig: Rig, appointment_id: str, due: datetime, patience: float = 5.0) -> str:
-    """Return the moment the appointment's reminder is being sent (its `send_message` running,
+    """Return the moment the appointment's reminder is being sent (the workflow task its timer woke
+    still running: a reminder goes out as a local activity inside that task, docs/workflows.md;
     the sink not yet receiving it), or at the latest `patience` s after `due`; says which.
 
     Killing the worker then cannot fall between the sink's `250 OK` and the activity's record of it:
@@ -213,19 +213,39 @@ async def catch_sending(rig: Rig, appointment_id: str, due: datetime, patience: 
             if delivered(rig.sink, "REMINDER", {appointment_id}):
                 return "nothing: the reminder had arrived"
             seen = files
-        pending = (await handle.describe()).raw_description.pending_activities
-        sending = [
-            a
-            for a in pending
-            if a.activity_type.name == SEND_MESSAGE
-            and a.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
-            # the reminder, not a CREATE still stuck from an earlier crash
-            and a.scheduled_time.ToDatetime(tzinfo=UTC) >= due - timedelta(seconds=0.5)
-        ]
-        if sending and mail_files(rig.sink) == files:
-            started = sending[0].last_started_time.ToDatetime(tzinfo=UTC) - due
-            return f"its send_message running (started {started.total_seconds():+.2f} s from due)"
+        started = _task_woken_by_timer(await handle.fetch_history(), due)
+        if started is not None and mail_files(rig.sink) == files:
+            offset = (started - due).total_seconds()
+            return f"the task its timer woke running (started {offset:+.2f} s from due)"
     return f"nothing in flight within {patience:.0f} s of the due time"
+
+
+_TASK_EVENTS = frozenset(
+    {
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+    }
+)
+
+
+def _task_woken_by_timer(history: WorkflowHistory, due: datetime) -> datetime | None:
+    """When the workflow task that a timer fired at `due` (or later) woke started, if it is still
+    running: the last task event since the timer fired is its start."""
+    events = history.events
+    fired = [
+        i
+        for i, e in enumerate(events)
+        if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED
+        and e.event_time.ToDatetime(tzinfo=UTC) >= due - timedelta(seconds=0.5)
+    ]
+    if not fired:
+        return None
+    tasks = [e for e in events[fired[0] + 1 :] if e.event_type in _TASK_EVENTS]
+    if tasks and tasks[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+        return tasks[-1].event_time.ToDatetime(tzinfo=UTC)
+    return None
 
 
 async def history_since(client: Client, appointment_id: str, since: datetime) -> str:

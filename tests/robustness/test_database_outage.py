@@ -1,4 +1,4 @@
-"""Issue 6, item 2: PostgreSQL stops under a running service and comes back.
+"""PostgreSQL stops under a running service and comes back.
 
 A PostgreSQL server of this test's own (the session one is shared, and must not go down) with its
 own worker and API, against the session Temporal dev server. While the database is down: reads

@@ -437,10 +437,16 @@ async def unrecorded_mail(rig: Rig) -> set[str]:
     return received - recorded
 
 
-def in_smtp_session(process: ServiceProcess, port: int) -> bool:
-    """Whether `process` holds a connection to the SMTP server: the sender opens one per message
-    and closes it once the message is through (aiosmtplib.send)."""
-    return any(c.raddr and c.raddr.port == port for c in psutil.Process(process.pid).net_connections("tcp"))
+def in_mail_transaction(process: ServiceProcess, sink: SmtpSink) -> bool:
+    """Whether `process` has a mail under way with the SMTP server (its MAIL command taken, the
+    mail not yet stored). A connection alone says nothing: the sender keeps its connections
+    between mails."""
+    ports = {
+        c.laddr.port
+        for c in psutil.Process(process.pid).net_connections("tcp")
+        if c.raddr and c.raddr.port == sink.port
+    }
+    return any(port in ports for _, port in sink.in_transaction())
 
 
 async def kill_outside_mail_window(rig: Rig, victim: ServiceProcess) -> None:
@@ -452,7 +458,7 @@ async def kill_outside_mail_window(rig: Rig, victim: ServiceProcess) -> None:
     for attempt in range(50):
         victim.signal(signal.SIGSTOP)
         await asyncio.sleep(0.05)  # the sink stores what was sent before the freeze
-        if not in_smtp_session(victim, rig.mail.port) and not await unrecorded_mail(rig):
+        if not in_mail_transaction(victim, rig.mail) and not await unrecorded_mail(rig):
             victim.kill()
             log(f"frozen {attempt + 1} time(s) before the kill")
             return

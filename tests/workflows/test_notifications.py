@@ -12,14 +12,16 @@ from email.message import EmailMessage
 import msgspec
 from icalendar import Calendar
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from activities.notifications import NotificationActivities
 from devstack.smtp_sink import SmtpSink, StoredMessage
 from domain.access import Role
 from domain.activity_io import MessageRequest
+from domain.activity_names import SEND_MESSAGE
 from domain.commands import DELETE, END, RESCHEDULE, SCHEDULE
 from domain.lifecycle import ActorCommand, Reschedule
 from domain.model import Appointment, Contact, WorkflowPolicy
@@ -212,3 +214,37 @@ async def _recorded(engine: AsyncEngine, appointment: Appointment, message: Mess
     workflow records a change before its message goes out)."""
     await AppointmentStore(engine).project(appointment)
     return MessageRequest(appointment_id=appointment.id, message=message)
+
+
+async def test_a_reminder_goes_out_in_the_workflow_task_its_timer_wakes(
+    time_env: WorkflowEnvironment, worker: Worker, mail_sink: SmtpSink
+) -> None:
+    """The CREATE message, caused by an Update, is an activity; the reminder a local activity,
+    recorded as a marker of the task that its timer woke; the history replays."""
+    agent = principal(Role.AGENT)
+    now = await time_env.get_current_time()
+    appointment = new_appointment(agent, start=now + timedelta(hours=2), now=now)
+    handle = await _start(time_env, worker, appointment)
+    await mail_sink.wait_for_messages(_for(appointment))
+
+    await time_env.sleep(timedelta(hours=1, minutes=1))
+    await mail_sink.wait_for_messages(lambda m: _for(appointment)(m) and m.subject == "In an hour")
+
+    history = await handle.fetch_history()
+    activities = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert activities == [SEND_MESSAGE]
+    local_sends = [
+        e
+        for e in history.events
+        if e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+        and SEND_MESSAGE.encode() in e.marker_recorded_event_attributes.SerializeToString()
+    ]
+    assert len(local_sends) == 1
+    replayed = await Replayer(
+        workflows=[AppointmentWorkflow], data_converter=time_env.client.data_converter
+    ).replay_workflow(history, raise_on_replay_failure=False)
+    assert replayed.replay_failure is None
