@@ -109,7 +109,7 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
         }
         service = create_app(Settings.from_env(env))
-        reference = reference_app.create_app(driver_dsn(stack.database_url))
+        reference = reference_app.create_app(driver_dsn(stack.database_url), reset=True)
 
         async def both() -> None:
             for name, app, credentials in (("reference", reference, None), ("service", service, token)):

@@ -270,6 +270,10 @@ SCENARIOS |= {f"{name}_local_calls": SCENARIOS[name] for name in LOCAL_CALLS}
 BOUNDED_STATE = ("lifecycle", "deleted", "expired", "participants", "notified", "continued", "webhooks")
 SCENARIOS |= {f"{name}_bounded_state": SCENARIOS[name] for name in BOUNDED_STATE}
 SCENARIOS |= {"ended_continued": _ended_continued, "dead_receiver_continued": _dead_receiver_continued}
+# Recorded again once timed messages went out as local activities (patch "local-timed-messages"):
+# the histories above keep the reminders sent as activities replaying.
+LOCAL_TIMED_MESSAGES = ("notified",)
+SCENARIOS |= {f"{name}_local_timed_messages": SCENARIOS[name] for name in LOCAL_TIMED_MESSAGES}
 
 
 # The scenarios that need Temporal to suggest continue-as-new after a few events.

@@ -12,7 +12,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from tests.replay.record_histories import BOUNDED_STATE
+from tests.replay.record_histories import BOUNDED_STATE, LOCAL_TIMED_MESSAGES
 from tests.support.stack import service_data_converter
 from worker_host import workflow_runner
 from workflows.appointment import AppointmentWorkflow
@@ -38,6 +38,7 @@ def test_there_are_histories_to_replay() -> None:
         *(f"{name}_bounded_state" for name in BOUNDED_STATE),
         "ended_continued",
         "dead_receiver_continued",
+        *(f"{name}_local_timed_messages" for name in LOCAL_TIMED_MESSAGES),
     }
 
 
