@@ -36,7 +36,6 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import asyncpg
-import msgspec
 from sqlalchemy import Select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -54,6 +53,7 @@ from domain.model import (
     ParticipantType,
     Status,
 )
+from storage.appointments import projection_arguments
 from storage.database import create_engine
 from storage.migrations import upgrade
 from storage.queries import (
@@ -170,22 +170,9 @@ def appointment(rng: random.Random) -> Appointment:
 
 
 def appointment_record(a: Appointment, now: datetime) -> tuple[Any, ...]:
-    """The row AppointmentStore.project writes for `a`."""
-    return (
-        uuid.UUID(a.id),
-        a.application_id,
-        a.organizer.id,
-        a.organizer.type.value,
-        a.status.value,
-        a.start,
-        a.end,
-        int(a.duration.total_seconds()),
-        a.timezone,
-        a.title,
-        a.version,
-        msgspec.json.encode(a).decode(),
-        now,
-    )
+    """The row AppointmentStore.project writes for `a`: the projection's arguments for every column
+    but the last, `projected_at`."""
+    return (*projection_arguments(a)[: len(_APPOINTMENT_COLUMNS) - 1], now)
 
 
 def participant_records(a: Appointment) -> Iterator[tuple[uuid.UUID, str, str]]:
