@@ -8,8 +8,8 @@ send it already completed a no-op.
 
 A timed message (a reminder, a follow-up) that falls due while no Update is being handled goes out
 as a local activity, in the workflow task its timer woke: the server then keeps one workflow task
-per reminder rather than two and an activity task, which halves what a minute of reminders costs
-it (docs/BENCHMARKS.md). Its retries wait on workflow timers (`_LOCAL_RETRY_THRESHOLD`), so that
+per reminder rather than two and an activity task, a third less of its CPU in a minute of
+reminders (docs/BENCHMARKS.md). Its retries wait on workflow timers (`_LOCAL_RETRY_THRESHOLD`), so that
 no retry holds the workflow task, and the Updates behind it, open. A message an Update caused, or
 one due while a handler runs, stays an activity: no caller waits on SMTP. Runs from before the
 patch `LOCAL_TIMED_MESSAGES_PATCH` send every message as an activity.
