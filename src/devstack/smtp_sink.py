@@ -79,27 +79,47 @@ class _MailDirHandler:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._sequence = itertools.count(1)
-        # Clients (address, port) between their MAIL command and the end of that mail: a client
-        # keeps its connection between mails, so a connection alone does not say one is under way.
-        self.in_transaction: set[tuple[str, int]] = set()
+        # The sessions between their MAIL command and the end of that mail, with their connection:
+        # a client keeps its connection between mails, so a connection alone does not say one is
+        # under way. The sink serves from its own thread; `under_way` is read from the caller's.
+        self._under_way: dict[Session, SMTP] = {}
+        self._lock = threading.Lock()
+
+    def under_way(self) -> set[tuple[str, int]]:
+        with self._lock:
+            self._forget_closed()
+            return {session.peer for session in self._under_way}
+
+    def _forget_closed(self) -> None:
+        """A client that went away mid-mail, once aiosmtpd has closed its connection (at the
+        latest after the server's idle timeout): what is kept is bounded by the connections."""
+        for session, server in list(self._under_way.items()):
+            if server.transport is None:
+                del self._under_way[session]
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
     ) -> str:
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
-        self.in_transaction.add(session.peer)
+        with self._lock:
+            self._forget_closed()
+            self._under_way[session] = server
         return "250 OK"
 
     async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.in_transaction.discard(session.peer)
+        self._ended(session)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         try:
             return self._store(envelope)
         finally:
-            self.in_transaction.discard(session.peer)
+            self._ended(session)
+
+    def _ended(self, session: Session) -> None:
+        with self._lock:
+            self._under_way.pop(session, None)
 
     def _store(self, envelope: Envelope) -> str:
         content = envelope.original_content or b""
@@ -161,7 +181,7 @@ class SmtpSink(StartStop):
 
     def in_transaction(self) -> set[tuple[str, int]]:
         """The clients with a mail under way: its MAIL command taken, the mail not yet stored."""
-        return set(self._handler.in_transaction)
+        return self._handler.under_way()
 
     def stop(self) -> None:
         controller, self._controller = self._controller, None

@@ -150,24 +150,22 @@ class SmtpSender:
             _drop(connection)
 
     async def _deliver(self, message: EmailMessage) -> None:
-        """On a kept connection if there is one, else on a new one; the connection is kept again
-        only after a message it fully sent."""
-        connection = self._kept_connection()
-        if connection is not None:
+        """On a kept connection if there is one; on a new one if there is none, or if the kept one
+        turns out to have been closed by the server."""
+        kept = self._kept_connection()
+        if kept is not None:
             try:
-                await connection.client.send_message(message)
-            except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPResponseException) as error:
-                _drop(connection)
-                closed = not isinstance(error, aiosmtplib.SMTPResponseException) or error.code == _CLOSING
-                if not closed:
-                    raise
-            except BaseException:
-                _drop(connection)
-                raise
-            else:
-                self._keep(connection)
+                await self._send_on(kept, message)
                 return
-        connection = await self._connect()
+            except aiosmtplib.SMTPResponseException as error:
+                if error.code != _CLOSING:
+                    raise
+            except aiosmtplib.SMTPServerDisconnected:
+                pass
+        await self._send_on(await self._connect(), message)
+
+    async def _send_on(self, connection: _Connection, message: EmailMessage) -> None:
+        """Kept again only after a message it fully sent."""
         try:
             await connection.client.send_message(message)
         except BaseException:

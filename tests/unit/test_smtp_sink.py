@@ -72,3 +72,21 @@ def test_clear_removes_stored_messages(sink: SmtpSink) -> None:
     sink.clear()
 
     assert sink.messages() == []
+
+
+def test_a_mail_under_way_is_told_apart_from_a_kept_connection(sink: SmtpSink) -> None:
+    client = smtplib.SMTP(sink.host, sink.port, timeout=10)
+    client.ehlo()
+    port = client.sock.getsockname()[1]
+    assert sink.in_transaction() == set()  # connected, no mail yet
+
+    client.mail("appointments@example.com")
+    assert [peer_port for _, peer_port in sink.in_transaction()] == [port]
+    client.rcpt("ada@example.com")
+    client.data(_message("Under way").as_bytes())
+    assert sink.in_transaction() == set()  # stored; the connection is still open
+
+    client.mail("appointments@example.com")
+    client.rset()
+    assert sink.in_transaction() == set()
+    client.quit()
