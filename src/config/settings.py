@@ -303,7 +303,7 @@ class Settings:
             api_metrics_port=_int(env, "API_METRICS_PORT", 0) or None,
             worker_max_cached_workflows=_int(env, "WORKER_MAX_CACHED_WORKFLOWS", 1000, maximum=1_000_000),
             worker_max_concurrent_workflow_tasks=_int(
-                env, "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", 8, maximum=10_000, minimum=2
+                env, "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", 32, maximum=10_000, minimum=2
             ),
             worker_workflow_sandbox=_flag(env, "WORKER_WORKFLOW_SANDBOX"),
             otlp_protocol=_otlp_protocol(env),

@@ -13,7 +13,7 @@ import logging
 import py_compile
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from datetime import timedelta
 from pathlib import Path
@@ -51,6 +51,11 @@ from temporal_access.codec import CodecKeyError
 from temporal_access.runtime import worker_runtime
 from workflows.appointment import AppointmentWorkflow
 
+try:
+    import uvloop
+except ImportError:  # not on Windows
+    uvloop = None
+
 log = logging.getLogger("worker")
 
 # Workflow tasks run in threads while activities and polls run on the event loop, and all take
@@ -63,6 +68,12 @@ GIL_SWITCH_INTERVAL = 0.0005
 # and changes of the workflows it holds arrive. The SDK's default gives the first a single poll,
 # so that every new appointment waited for the one before it (docs/BENCHMARKS.md, write path).
 NONSTICKY_POLL_SHARE = 0.5
+# A poll holds a workflow-task slot while it waits, and a task holds its slot until its local
+# activities (a reminder's email) are done. More polls than this only queue at the server; the
+# slots beyond them are for tasks waiting on their local activities, so that a minute of
+# reminders is not held to the few slots the idle polls of new appointments leave
+# (docs/BENCHMARKS.md, timers).
+WORKFLOW_TASK_POLLS = 8
 
 
 async def connect_temporal(settings: Settings) -> Client:
@@ -146,9 +157,8 @@ def build_worker(
         graceful_shutdown_timeout=timedelta(seconds=5),
         max_cached_workflows=settings.worker_max_cached_workflows,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
-        # One poll per slot: a poll holds a slot while it waits, so more would only queue.
         workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(
-            settings.worker_max_concurrent_workflow_tasks
+            min(WORKFLOW_TASK_POLLS, settings.worker_max_concurrent_workflow_tasks)
         ),
         nonsticky_to_sticky_poll_ratio=NONSTICKY_POLL_SHARE,
         workflow_runner=workflow_runner(settings.worker_workflow_sandbox),
@@ -178,6 +188,16 @@ async def main() -> None:
         log.info("worker stopped")
 
 
+def run_event_loop(work: Coroutine[Any, Any, None]) -> None:
+    """On uvloop where it is installed (uvicorn[standard] brings it on Linux, as for the API): its
+    sockets and wake-ups from the SDK's threads cost the loop less CPU than asyncio's own, and the
+    loop is what a minute of reminders waits on (docs/BENCHMARKS.md, timers)."""
+    if uvloop is None:
+        asyncio.run(work)
+    else:
+        uvloop.run(work)
+
+
 def run() -> None:
     """Configure logging and run the worker until SIGINT or SIGTERM."""
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
@@ -192,4 +212,4 @@ def run() -> None:
         sys.exit(2)
     configure_logging(settings.log_level, json=settings.log_format == "json")
     start_tracing(settings, WORKER_SERVICE)
-    asyncio.run(main())
+    run_event_loop(main())

@@ -84,7 +84,7 @@ def test_overrides(tmp_path: Path) -> None:
 
 def test_worker_tuning_defaults_and_ranges() -> None:
     assert Settings.from_env({}).worker_max_cached_workflows == 1000
-    assert Settings.from_env({}).worker_max_concurrent_workflow_tasks == 8
+    assert Settings.from_env({}).worker_max_concurrent_workflow_tasks == 32
     assert Settings.from_env({}).worker_workflow_sandbox is False
     assert Settings.from_env({"WORKER_WORKFLOW_SANDBOX": "true"}).worker_workflow_sandbox is True
     assert Settings.from_env({"WORKER_MAX_CACHED_WORKFLOWS": "100000"}).worker_max_cached_workflows == 100_000
