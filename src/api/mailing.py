@@ -3,36 +3,44 @@
 from __future__ import annotations
 
 import logging
-from email.message import EmailMessage
+from datetime import UTC, datetime
+from email.utils import format_datetime
 
 from api.errors import ServiceUnavailable
 from domain import otp
 from domain.errors import invalid
+from mail import mime
 from mail.sender import MailDeliveryError, SmtpSender
 
 log = logging.getLogger("api.mailing")
 
 
-def code_message(to: str, subject: str, purpose: str, code: str) -> EmailMessage:
-    """A one-time code: `purpose` completes "Your code to ... is 123456"."""
-    message = EmailMessage()
-    message["To"] = to
-    message["Subject"] = f"{subject}: {code}"
+def code_message(mailer: SmtpSender, to: str, subject: str, purpose: str, code: str) -> mime.Mail:
+    """A one-time code from the service's own sender: `purpose` completes "Your code to ... is 123456"."""
+    from_line, sender_address = mime.address_header("From", mailer.sender)
+    to_line, to_address = mime.address_header("To", to)
     minutes = int(otp.TTL.total_seconds() // 60)
-    message.set_content(
+    body = mime.text(
+        "plain",
         f"Your code to {purpose} is {code}.\n\n"
         f"It is valid for {minutes} minutes and can be used once.\n"
-        "If you did not ask for it, ignore this email.\n"
+        "If you did not ask for it, ignore this email.\n",
     )
-    return message
+    headers = [
+        from_line,
+        to_line,
+        mime.header("Subject", f"{subject}: {code}"),
+        mime.header("Date", format_datetime(datetime.now(UTC))),
+    ]
+    return mime.Mail(sender_address, (to_address,), mime.message(headers, body))
 
 
-async def send_or_raise(mailer: SmtpSender, message: EmailMessage, field: str) -> None:
+async def send_or_raise(mailer: SmtpSender, message: mime.Mail, field: str) -> None:
     """Send now; a refused address is the client's 400, an unreachable server a 503."""
     try:
         await mailer.send(message)
     except MailDeliveryError as exc:
-        log.warning("email to %s not delivered: %s", message["To"], exc)
+        log.warning("email to %s not delivered: %s", ", ".join(message.recipients), exc)
         if exc.permanent:
             raise invalid(field, f"{field}: the mail server refused this address ({exc})") from None
         raise ServiceUnavailable("the mail server is unavailable; try again later") from None

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from email.message import EmailMessage
-from email.utils import parseaddr
+from datetime import UTC, datetime
+from email.utils import format_datetime
 
 from domain import calendar, rendering
 from domain.keys import ServiceKeys
 from domain.model import Appointment, Participant
 from domain.notifications import NotificationType, Template
 from domain.text import one_line
+from mail import mime
 
 # The query parameter of the calendar links that admits the room's URL.
 CALENDAR_KEY_PARAMETER = "key"
@@ -54,41 +55,37 @@ def compose(
     public_base_url: str,
     keys: ServiceKeys,
     delivery_key: str,
-) -> EmailMessage:
+) -> mime.Mail:
     """The message; raises ValueError (or TypeError) for one that can never be composed."""
     link_set = links(appointment, public_base_url, keys)
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
+    from_line, sender_address = mime.address_header("From", sender)
+    to_line, to_address = mime.address_header("To", to)
     # Values that reach the subject are one line since they are checked, but not those stored before.
-    message["Subject"] = one_line(rendering.render(template.subject, appointment, recipient, link_set))
-    message["Message-ID"] = message_id(delivery_key)
-    message["X-Appointment-Id"] = appointment.id
-    message["X-Notification-Type"] = kind.value
-    message.set_content(rendering.render(template.text_body, appointment, recipient, link_set))
+    subject = one_line(rendering.render(template.subject, appointment, recipient, link_set))
+    headers = [
+        from_line,
+        to_line,
+        mime.header("Subject", subject),
+        mime.header("Date", format_datetime(datetime.now(UTC))),
+        mime.header("Message-ID", message_id(delivery_key)),
+        mime.header("X-Appointment-Id", appointment.id),
+        mime.header("X-Notification-Type", kind.value),
+    ]
+    content = mime.text("plain", rendering.render(template.text_body, appointment, recipient, link_set))
     if template.html_body:
-        message.add_alternative(
-            rendering.render(template.html_body, appointment, recipient, link_set, html=True), subtype="html"
-        )
+        html = rendering.render(template.html_body, appointment, recipient, link_set, html=True)
+        content = mime.multipart("alternative", [content, mime.text("html", html)])
     method = _ICS_METHOD.get(kind)
     if method is not None:
         invite = calendar.ics(
             appointment,
             method=method,
-            organizer_email=_address(sender),
+            organizer_email=sender_address,
             description=calendar.event_description(appointment, link_set.room_url),
             url=link_set.room_url,
         )
-        message.add_attachment(
-            invite,
-            maintype="text",
-            subtype="calendar",
-            filename="invite.ics",
-            params={"method": method},
+        content = mime.multipart(
+            "mixed",
+            [content, mime.attachment(invite, f'text/calendar; method="{method}"', "invite.ics")],
         )
-    return message
-
-
-def _address(sender: str) -> str | None:
-    address = parseaddr(sender)[1]
-    return address or None
+    return mime.Mail(sender_address, (to_address,), mime.message(headers, content))

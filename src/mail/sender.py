@@ -18,7 +18,6 @@ import contextlib
 import socket
 import time
 from dataclasses import dataclass
-from email.message import EmailMessage
 
 import aiosmtplib
 from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
@@ -27,6 +26,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from config import Settings
 from config.tracing import tracer
+from mail.mime import Mail
 
 
 class MailDeliveryError(Exception):
@@ -102,9 +102,7 @@ class SmtpSender:
             self._local_hostname = await asyncio.to_thread(socket.getfqdn)
         return self._local_hostname
 
-    async def send(self, message: EmailMessage) -> None:
-        if "From" not in message:
-            message["From"] = self.sender
+    async def send(self, message: Mail) -> None:
         with tracer.start_as_current_span(
             "smtp send",
             kind=SpanKind.CLIENT,
@@ -149,7 +147,7 @@ class SmtpSender:
         else:
             _drop(connection)
 
-    async def _deliver(self, message: EmailMessage) -> None:
+    async def _deliver(self, message: Mail) -> None:
         """On a kept connection if there is one; on a new one if there is none, or if the kept one
         turns out to have been closed by the server."""
         kept = self._kept_connection()
@@ -164,16 +162,21 @@ class SmtpSender:
                 pass
         await self._send_on(await self._connect(), message)
 
-    async def _send_on(self, connection: _Connection, message: EmailMessage) -> None:
+    async def _send_on(self, connection: _Connection, message: Mail) -> None:
         """Kept again only after a message it fully sent."""
         try:
-            await connection.client.send_message(message)
+            await connection.client.sendmail(
+                message.envelope_from,
+                message.recipients,
+                message.content,
+                mail_options=["SMTPUTF8"] if message.smtputf8 else [],
+            )
         except BaseException:
             _drop(connection)
             raise
         self._keep(connection)
 
-    async def _send(self, message: EmailMessage) -> None:
+    async def _send(self, message: Mail) -> None:
         try:
             await self._deliver(message)
         except aiosmtplib.SMTPRecipientsRefused as exc:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from devstack.net import LOCALHOST, free_port
+from mail import mime
 from mail.sender import MAX_KEPT_CONNECTIONS, MAX_MESSAGES_PER_CONNECTION, SmtpSender
 
 
@@ -53,12 +53,10 @@ def recorder(port: int) -> Iterator[Recorder]:
         controller.stop()
 
 
-def _message(subject: str) -> EmailMessage:
-    message = EmailMessage()
-    message["To"] = "ada@example.com"
-    message["Subject"] = subject
-    message.set_content("See you soon.\n")
-    return message
+def _message(subject: str) -> mime.Mail:
+    headers = [mime.header("To", "ada@example.com"), mime.header("Subject", subject)]
+    content = mime.message(headers, mime.text("plain", "See you soon.\n"))
+    return mime.Mail("appointments@example.com", ("ada@example.com",), content)
 
 
 def _sender(port: int) -> SmtpSender:

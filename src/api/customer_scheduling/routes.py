@@ -107,7 +107,7 @@ class CustomerSchedulingController(Controller):
         await rate_limits.check((OTP_PER_MAILBOX, mailbox(email)), (OTP_PER_APPLICATION, data.application_id))
         code = otp.new_code()
         await otps.issue(data.application_id, email, hasher.hash(data.application_id, email, code), _now())
-        message = code_message(email, "Your verification code", "schedule a video appointment", code)
+        message = code_message(mailer, email, "Your verification code", "schedule a video appointment", code)
         await send_or_raise(mailer, message, "email")
 
     @post(

@@ -81,6 +81,7 @@ class NotificationController(Controller):
         await send_or_raise(
             mailer,
             code_message(
+                mailer,
                 email,
                 "Email service verification code",
                 "confirm the email service of your appointments application",
