@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
-from email.utils import format_datetime
 
 from api.errors import ServiceUnavailable
 from domain import otp
@@ -30,7 +28,6 @@ def code_message(mailer: SmtpSender, to: str, subject: str, purpose: str, code: 
         from_line,
         to_line,
         mime.header("Subject", f"{subject}: {code}"),
-        mime.header("Date", format_datetime(datetime.now(UTC))),
     ]
     return mime.Mail(sender_address, (to_address,), mime.message(headers, body))
 

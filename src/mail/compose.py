@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
-from email.utils import format_datetime
 
 from domain import calendar, rendering
 from domain.keys import ServiceKeys
@@ -66,7 +64,6 @@ def compose(
         from_line,
         to_line,
         mime.header("Subject", subject),
-        mime.header("Date", format_datetime(datetime.now(UTC))),
         mime.header("Message-ID", message_id(delivery_key)),
         mime.header("X-Appointment-Id", appointment.id),
         mime.header("X-Notification-Type", kind.value),

@@ -14,8 +14,9 @@ import base64
 import binascii
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.header import Header
-from email.utils import formataddr, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 
 from domain.text import LINE_BREAKS
 
@@ -117,8 +118,10 @@ def multipart(subtype: str, parts: list[Part]) -> Part:
 
 
 def message(headers: list[str], root: Part) -> bytes:
-    """The whole message: `headers` (lines from `header`), then the root entity's."""
-    head = "".join(f"{line}{CRLF}" for line in [*headers, "MIME-Version: 1.0"])
+    """The whole message: `headers` (lines from `header`), the date it is written, then the root
+    entity's."""
+    date = f"Date: {format_datetime(datetime.now(UTC))}"
+    head = "".join(f"{line}{CRLF}" for line in [*headers, date, "MIME-Version: 1.0"])
     return (head + _entity(root)).encode()
 
 
