@@ -126,3 +126,8 @@ def test_parts_nest_and_an_attachment_keeps_its_bytes_and_name() -> None:
     assert attachment.get_param("method") == "REQUEST"
     assert attachment.get_payload(decode=True) == invite
     assert all(not part.defects for part in message.walk())
+
+
+def test_every_message_says_when_it_was_written() -> None:
+    message = _parsed(mime.message([mime.header("Subject", "s")], mime.text("plain", "x")))
+    assert message["Date"].datetime is not None and message["MIME-Version"] == "1.0"
