@@ -1,10 +1,11 @@
-"""The read path's CPU per request, without HTTP: the service's app and the reference app, called.
+"""The read path's CPU per request, without HTTP: the service's app and the reference apps, called.
 
 `python -m bench.read_in_process [--requests 5000] [--rounds 3]`
 
 What `bench.read_path` cannot tell apart: whether a difference is the application's own work or
 the server, the load generator and the machine around it. Here each app (the service's, built by
-`api.app.create_app` with its lifespan, and `bench/reference_app.py`) runs in this process on
+`api.app.create_app` with its lifespan, and `bench/reference_app.py` with asyncpg's resetting
+pool and with the service's pool that resets nothing) runs in this process on
 uvloop, as under uvicorn, and is called through ASGI with `GET /api/appointments/{id}` one request
 after the other, against the stack's database. Prints CPU and wall time per request of each;
 `py-spy record -r 1000 -- python -m bench.read_in_process` shows where the CPU goes.
@@ -109,13 +110,18 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
         }
         service = create_app(Settings.from_env(env))
-        reference = reference_app.create_app(driver_dsn(stack.database_url), reset=True)
+        dsn = driver_dsn(stack.database_url)
+        apps = (
+            ("reference", reference_app.create_app(dsn, reset=True), None),
+            ("no-reset", reference_app.create_app(dsn, reset=False), None),
+            ("service", service, token),
+        )
 
-        async def both() -> None:
-            for name, app, credentials in (("reference", reference, None), ("service", service, token)):
+        async def each() -> None:
+            for name, app, credentials in apps:
                 await measure(name, app, caller(app, appointment_id, credentials), args.requests, args.rounds)
 
-        uvloop.run(both())
+        uvloop.run(each())
 
 
 if __name__ == "__main__":
