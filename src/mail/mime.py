@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,8 @@ CRLF = "\r\n"
 MAX_LINE = 78
 # The longest line SMTP carries, without its CRLF (RFC 5321).
 MAX_SMTP_LINE = 998
+# Characters a 7bit body may not hold as they are: every control but tab and line feed.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -81,11 +84,17 @@ def address_header(name: str, mailbox: str) -> tuple[str, str]:
 
 
 def text(subtype: str, content: str) -> Part:
-    """text/`subtype` in UTF-8: as it is if it is ASCII in short lines, quoted-printable if not."""
+    """text/`subtype` in UTF-8: as it is if it is printable ASCII in short lines, quoted-printable
+    if not (a control character, such as a text stored before text was checked may hold, is not
+    7bit data)."""
     lines = content.replace("\r\n", "\n").replace("\r", "\n")
     if not lines.endswith("\n"):
         lines += "\n"
-    if lines.isascii() and max(len(line) for line in lines.split("\n")) <= MAX_LINE:
+    if (
+        lines.isascii()
+        and _CONTROL.search(lines) is None
+        and max(len(line) for line in lines.split("\n")) <= MAX_LINE
+    ):
         encoding, body = "7bit", lines
     else:
         encoding = "quoted-printable"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -31,8 +32,9 @@ def _parsed(content: bytes) -> EmailMessage:
 
 
 def _wire_rules(content: bytes) -> None:
-    """7-bit clean, CRLF line ends only, no line over SMTP's 998 octets."""
+    """7-bit clean without controls but tab, CRLF line ends only, no line over SMTP's 998 octets."""
     assert content.isascii()
+    assert not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", content)
     assert b"\r\n" in content and b"\n" not in content.replace(b"\r\n", b"")
     assert b"\r" not in content.replace(b"\r\n", b"")
     assert max(len(line) for line in content.split(b"\r\n")) <= 998
@@ -90,6 +92,7 @@ def test_only_a_message_to_or_from_a_non_ascii_address_needs_smtputf8() -> None:
         "trailing spaces   \nand tabs\t\n",
         "--=_ a line that looks like a boundary\n.\n..\n",
         "=3D is not an escape here = and =\n",
+        "a NUL \x00, a form feed \x0c, an escape \x1b and DEL \x7f\n",
     ],
 )
 def test_a_text_body_reads_back_as_written_with_normalised_line_ends(body: str) -> None:
