@@ -15,8 +15,6 @@ log = logging.getLogger("api.mailing")
 
 def code_message(mailer: SmtpSender, to: str, subject: str, purpose: str, code: str) -> mime.Mail:
     """A one-time code from the service's own sender: `purpose` completes "Your code to ... is 123456"."""
-    from_line, sender_address = mime.address_header("From", mailer.sender)
-    to_line, to_address = mime.address_header("To", to)
     minutes = int(otp.TTL.total_seconds() // 60)
     body = mime.text(
         "plain",
@@ -24,12 +22,7 @@ def code_message(mailer: SmtpSender, to: str, subject: str, purpose: str, code: 
         f"It is valid for {minutes} minutes and can be used once.\n"
         "If you did not ask for it, ignore this email.\n",
     )
-    headers = [
-        from_line,
-        to_line,
-        mime.header("Subject", f"{subject}: {code}"),
-    ]
-    return mime.Mail(sender_address, (to_address,), mime.message(headers, body))
+    return mime.mail(mailer.sender, to, [mime.header("Subject", f"{subject}: {code}")], body)
 
 
 async def send_or_raise(mailer: SmtpSender, message: mime.Mail, field: str) -> None:

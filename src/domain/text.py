@@ -33,6 +33,11 @@ def is_multi_line(value: str) -> bool:
     return MULTI_LINE_FORBIDDEN.search(value) is None
 
 
+def has_line_break(value: str) -> bool:
+    """Whether `value` would break a line: what Python's email package refuses in a header."""
+    return _LINE_BREAK.search(value) is not None
+
+
 def one_line(value: str) -> str:
     """`value` with every run of line breaks made one space: for a header rendered from a template."""
     return _LINE_BREAK.sub(" ", value)

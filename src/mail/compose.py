@@ -56,13 +56,9 @@ def compose(
 ) -> mime.Mail:
     """The message; raises ValueError (or TypeError) for one that can never be composed."""
     link_set = links(appointment, public_base_url, keys)
-    from_line, sender_address = mime.address_header("From", sender)
-    to_line, to_address = mime.address_header("To", to)
     # Values that reach the subject are one line since they are checked, but not those stored before.
     subject = one_line(rendering.render(template.subject, appointment, recipient, link_set))
     headers = [
-        from_line,
-        to_line,
         mime.header("Subject", subject),
         mime.header("Message-ID", message_id(delivery_key)),
         mime.header("X-Appointment-Id", appointment.id),
@@ -77,7 +73,7 @@ def compose(
         invite = calendar.ics(
             appointment,
             method=method,
-            organizer_email=sender_address,
+            organizer_email=mime.address("From", sender)[1],
             description=calendar.event_description(appointment, link_set.room_url),
             url=link_set.room_url,
         )
@@ -85,4 +81,4 @@ def compose(
             "mixed",
             [content, mime.attachment(invite, f'text/calendar; method="{method}"', "invite.ics")],
         )
-    return mime.Mail(sender_address, (to_address,), mime.message(headers, content))
+    return mime.mail(sender, to, headers, content)

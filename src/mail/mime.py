@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 
-from domain.text import LINE_BREAKS
+from domain.text import has_line_break
 
 CRLF = "\r\n"
 # RFC 5322's recommended line length, also the longest line a body is sent unencoded in.
@@ -71,16 +71,22 @@ def header(name: str, value: str) -> str:
     return f"{name}: {Header(value, 'utf-8', header_name=name).encode(linesep=CRLF)}"
 
 
-def address_header(name: str, mailbox: str) -> tuple[str, str]:
-    """The header line and the plain address of `Name <address>` or `address`; the display name
-    encoded or quoted as it needs. A non-ASCII address (see `Mail.smtputf8`) goes as it is, alone."""
+def address(name: str, mailbox: str) -> tuple[str, str]:
+    """The display name and the plain address of `Name <address>` or `address`; raises ValueError
+    for a mailbox with no address or a line break."""
     _one_line(name, mailbox)
-    display_name, address = parseaddr(mailbox)
-    if "@" not in address:
+    display_name, plain = parseaddr(mailbox)
+    if "@" not in plain:
         raise ValueError(f"{mailbox!r} is not an address the {name} header can carry")
-    if not address.isascii():
-        return f"{name}: {address}", address
-    return f"{name}: {formataddr((display_name, address), charset='utf-8')}", address
+    return display_name, plain
+
+
+def mail(sender: str, to: str, headers: list[str], root: Part) -> Mail:
+    """A message from `sender` to `to` (mailboxes), its envelope their plain addresses, with
+    `headers` after From and To."""
+    (from_name, from_address), (to_name, to_address) = address("From", sender), address("To", to)
+    lines = [_address_line("From", from_name, from_address), _address_line("To", to_name, to_address)]
+    return Mail(from_address, (to_address,), message([*lines, *headers], root))
 
 
 def text(subtype: str, content: str) -> Part:
@@ -134,8 +140,16 @@ def message(headers: list[str], root: Part) -> bytes:
     return (head + _entity(root)).encode()
 
 
+def _address_line(name: str, display_name: str, plain: str) -> str:
+    """The display name encoded or quoted as it needs; a non-ASCII address (see `Mail.smtputf8`)
+    goes as it is, alone."""
+    if not plain.isascii():
+        return f"{name}: {plain}"
+    return f"{name}: {formataddr((display_name, plain), charset='utf-8')}"
+
+
 def _one_line(name: str, value: str) -> None:
-    if any(character in LINE_BREAKS for character in value):
+    if has_line_break(value):
         raise ValueError(f"the {name} header holds a line break")
 
 

@@ -55,7 +55,7 @@ def test_every_line_break_the_email_package_refuses_is_refused_in_a_header(char:
     with pytest.raises(ValueError, match="line break"):
         mime.header("Subject", f"a{char}b")
     with pytest.raises(ValueError, match="line break"):
-        mime.address_header("From", f"Ada{char}Bcc: eve@example.com <ada@example.com>")
+        mime.address("From", f"Ada{char}Bcc: eve@example.com <ada@example.com>")
 
 
 @pytest.mark.parametrize("name", ["Zoë Ünïcode", "Lovelace, Ada", 'Ada "the" Countess', ""])
@@ -63,9 +63,10 @@ def test_an_address_header_keeps_its_display_name_and_gives_the_plain_address(na
     mailbox = f"{name} <ada@example.com>" if name else "ada@example.com"
     if "," in name or '"' in name:
         mailbox = f'"{name.replace(chr(34), chr(92) + chr(34))}" <ada@example.com>'
-    line, address = mime.address_header("From", mailbox)
-    assert address == "ada@example.com"
-    message = _parsed(mime.message([line], mime.text("plain", "x")))
+    mail = mime.mail(mailbox, "bob@example.com", [], mime.text("plain", "x"))
+    assert (mail.envelope_from, mail.recipients) == ("ada@example.com", ("bob@example.com",))
+    _wire_rules(mail.content)
+    message = _parsed(mail.content)
     assert message["From"].addresses[0].display_name == name
     assert message["From"].addresses[0].addr_spec == "ada@example.com"
 
@@ -73,14 +74,14 @@ def test_an_address_header_keeps_its_display_name_and_gives_the_plain_address(na
 @pytest.mark.parametrize("mailbox", ["", "not an address", "Ada <>"])
 def test_an_address_header_refuses_what_is_no_address(mailbox: str) -> None:
     with pytest.raises(ValueError):
-        mime.address_header("To", mailbox)
+        mime.mail("ada@example.com", mailbox, [], mime.text("plain", "x"))
 
 
 def test_only_a_message_to_or_from_a_non_ascii_address_needs_smtputf8() -> None:
-    line, address = mime.address_header("To", "zoë@example.test")
-    content = mime.message([line, mime.header("Subject", "Zoë")], mime.text("plain", "Zoë"))
-    assert mime.Mail("cc@example.test", (address,), content).smtputf8
-    assert not mime.Mail("cc@example.test", ("ada@example.test",), content).smtputf8
+    to_zoe = mime.mail("cc@example.test", "zoë@example.test", [], mime.text("plain", "Zoë"))
+    # Its To header carries the address as it is, in UTF-8: what SMTPUTF8 lets a server take.
+    assert to_zoe.smtputf8 and "\r\nTo: zoë@example.test\r\n".encode() in to_zoe.content
+    assert not mime.mail("cc@example.test", "ada@example.test", [], mime.text("plain", "Zoë")).smtputf8
 
 
 @pytest.mark.parametrize(

@@ -54,9 +54,10 @@ def recorder(port: int) -> Iterator[Recorder]:
 
 
 def _message(subject: str) -> mime.Mail:
-    headers = [mime.header("To", "ada@example.com"), mime.header("Subject", subject)]
-    content = mime.message(headers, mime.text("plain", "See you soon.\n"))
-    return mime.Mail("appointments@example.com", ("ada@example.com",), content)
+    headers = [mime.header("Subject", subject)]
+    return mime.mail(
+        "appointments@example.com", "ada@example.com", headers, mime.text("plain", "See you soon.\n")
+    )
 
 
 def _sender(port: int) -> SmtpSender:
