@@ -7,8 +7,7 @@ two is what the service does per request.
 
 `python -m bench.reference_app PORT DSN [--no-reset]` (DSN: a plain `postgresql://` URL for
 asyncpg). asyncpg's pool resets every connection it takes back, a round trip the service's read
-pool skips (storage.database.create_read_pool); `--no-reset` makes the reference skip it too, the
-like-for-like comparison.
+connections skip (storage.read_connections); `--no-reset` makes the reference skip it too.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from litestar.exceptions import NotFoundException
 
 from storage.appointments import GET_DOC
 
-# As many connections as the service's pool for this read (storage.database.create_read_pool).
+# As many connections as the service keeps for this read (storage.database.create_read_connections).
 POOL_SIZE = 20
 
 

@@ -47,7 +47,7 @@ from domain.otp import CodeHasher
 from mail.sender import SmtpSender
 from storage.applications import ApplicationStore
 from storage.appointments import AppointmentStore
-from storage.database import create_engine, create_read_pool
+from storage.database import create_engine, create_read_connections
 from storage.idempotency import IdempotencyStore
 from storage.otps import OtpStore
 from storage.queries import AppointmentQueries
@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def connections(app: Litestar) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
-        reads = await create_read_pool(settings.database_url)
+        reads = create_read_connections(settings.database_url)
         # Lazy: the API comes up (and /health says why it is not ready) even while Temporal is down.
         temporal = await connect_temporal(settings, lazy=True)
         store = AppointmentStore(engine, reads=reads)

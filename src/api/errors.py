@@ -20,6 +20,7 @@ from litestar.types import ExceptionHandlersMap
 from sqlalchemy import exc as sa_exc
 
 from domain.errors import DomainError, ErrorKind
+from storage.read_connections import ReadsUnavailable
 
 log = logging.getLogger("api.errors")
 
@@ -51,6 +52,7 @@ _CONNECTION_ERRORS = (
     sa_exc.InterfaceError,
     sa_exc.TimeoutError,  # no pooled connection free within pool_timeout
     sa_exc.DisconnectionError,
+    ReadsUnavailable,  # no read connection free in time
 )
 _DATABASE_MODULES = ("asyncpg", "sqlalchemy")
 
@@ -225,6 +227,7 @@ exception_handlers: ExceptionHandlersMap = {
     sa_exc.SQLAlchemyError: _database_error,
     asyncpg.PostgresError: _database_error,
     asyncpg.InterfaceError: _database_error,
+    ReadsUnavailable: _database_error,
     OSError: _os_error,
     Exception: _unexpected,
 }

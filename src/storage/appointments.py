@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import asyncpg
 import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.model import Appointment
 from storage.database import driver_connection
+from storage.read_connections import ReadConnections
 
 # The projection of one appointment in one statement (and so one round trip, atomic without a
 # transaction of its own): its row, unless a newer version is there ($13, `force`, writes it
@@ -80,8 +80,8 @@ def parse_id(raw: str) -> uuid.UUID | None:
 
 
 class AppointmentStore:
-    def __init__(self, engine: AsyncEngine, *, reads: asyncpg.Pool | None = None) -> None:
-        """`reads`: a pool of bare connections for `get` (the API's, `create_read_pool`)."""
+    def __init__(self, engine: AsyncEngine, *, reads: ReadConnections | None = None) -> None:
+        """`reads`: bare connections for `get` (the API's, `create_read_connections`)."""
         self._engine = engine
         self._reads = reads
 

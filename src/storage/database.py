@@ -1,4 +1,4 @@
-"""Engine construction: one pool per process, and the API's pool of bare connections for reads."""
+"""Engine construction: one pool per process, and the API's bare connections for reads."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from sqlalchemy import Select, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util.concurrency import greenlet_spawn
+
+from storage.read_connections import ReadConnections
 
 # As for the engine: fail fast when the database is away, so callers can answer 503.
 _CONNECT_TIMEOUT = 5
@@ -73,30 +75,24 @@ async def fetch_records(engine: AsyncEngine, statement: Select[Any]) -> list[asy
         return await connection.fetch(str(compiled), *arguments)
 
 
-async def create_read_pool(url: str, *, size: int = 20) -> asyncpg.Pool:
+def create_read_connections(url: str, *, size: int = 20) -> ReadConnections:
     """Bare driver connections for single-statement reads (`AppointmentStore.get` in the API).
 
     A connection of the engine's pool costs a greenlet switch to check it out and another to
-    return it, and asyncpg's own pool resets each connection it takes back, a round trip: on the
-    API's hottest read, a sixth of its CPU (docs/BENCHMARKS.md). These connections only ever run
-    one SELECT outside a transaction and never change their session, so there is nothing to
-    reset. They are opened on first use, so the API starts while the database is away; one the
-    server has closed is replaced when it is next acquired.
+    return it; asyncpg's own pool resets each connection it takes back (a round trip) and keeps
+    books on every acquire and release (storage.read_connections). They are opened on first use,
+    so the API starts while the database is away; one the server has closed is replaced when it
+    is next taken; a reader waits for a free one as long as for one of the engine's.
     """
-    return await asyncpg.create_pool(
+    return ReadConnections(
         driver_dsn(url),
-        min_size=0,
-        max_size=size,
-        timeout=_CONNECT_TIMEOUT,
+        size=size,
+        connect_timeout=_CONNECT_TIMEOUT,
         command_timeout=_COMMAND_TIMEOUT,
-        reset=_nothing_to_reset,
+        wait_timeout=_CONNECT_TIMEOUT,
     )
 
 
 def driver_dsn(url: str) -> str:
     """The engine's URL (`postgresql+asyncpg://...`) as asyncpg itself takes it."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
-    return None

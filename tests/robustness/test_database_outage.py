@@ -42,6 +42,7 @@ from domain.model import Appointment
 from storage.appointments import AppointmentStore
 from storage.database import create_engine
 from storage.migrations import upgrade
+from storage.read_connections import ReadsUnavailable
 from tests.api.conftest import JWT_SECRET
 from tests.support.requests import iso, schedule_body
 from tests.support.secrets import session_settings
@@ -308,6 +309,7 @@ def _wrapped(driver_error: Exception, sqlalchemy_error: type[sa_exc.DBAPIError])
         _wrapped(asyncpg.InterfaceError("connection is closed"), sa_exc.InterfaceError),
         _wrapped(ConnectionResetError(), sa_exc.OperationalError),
         sa_exc.TimeoutError("QueuePool limit of size 10 overflow 10 reached"),
+        ReadsUnavailable("no database connection came free within 5 s"),
     ],
     ids=lambda e: type(e).__name__,
 )
