@@ -39,7 +39,7 @@ class ReadConnections:
         self._wait_timeout = wait_timeout
         # The most recently used last: the busiest connections stay warm, the rest stay idle.
         self._idle: list[asyncpg.Connection] = []
-        # Readers waiting for a connection; `None` for one hands them a free place to open their own.
+        # Readers waiting for a connection; handed `None`, a reader may open a connection of its own.
         self._waiters: deque[asyncio.Future[asyncpg.Connection | None]] = deque()
         self._open = 0
         self._closed = False
