@@ -1,19 +1,21 @@
 """The read path's CPU per request, without HTTP: the service's app and the reference apps, called.
 
-`python -m bench.read_in_process [--requests 5000] [--rounds 3]`
+`python -m bench.read_in_process [--requests 5000] [--rounds 3] [--concurrency 1]`
 
 What `bench.read_path` cannot tell apart: whether a difference is the application's own work or
 the server, the load generator and the machine around it. Here each app (the service's, built by
 `api.app.create_app` with its lifespan, and `bench/reference_app.py` with asyncpg's resetting
-pool and with the service's pool that resets nothing) runs in this process on
+pool and with that pool resetting nothing) runs in this process on
 uvloop, as under uvicorn, and is called through ASGI with `GET /api/appointments/{id}` one request
-after the other, against the stack's database. Prints CPU and wall time per request of each;
+after the other (or `--concurrency` callers at once, as wrk's connections), against the stack's
+database. Prints CPU and wall time per request of each;
 `py-spy record -r 1000 -- python -m bench.read_in_process` shows where the CPU goes.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import os
 import time
@@ -73,29 +75,33 @@ def caller(app: Litestar, appointment_id: str, token: str | None) -> Call:
     return call
 
 
-async def measure(name: str, app: Litestar, call: Call, requests: int, rounds: int) -> None:
+async def measure(name: str, app: Litestar, call: Call, requests: int, rounds: int, concurrency: int) -> None:
+    async def caller_loop(calls: int) -> None:
+        for _ in range(calls):
+            await call()
+
+    async def calls(total: int) -> None:
+        await asyncio.gather(*(caller_loop(total // concurrency) for _ in range(concurrency)))
+
     async with app.lifespan():
         status = await call()
         if status != 200:
             raise RuntimeError(f"{name} answered {status}")
-        for _ in range(requests // 2):  # warm-up: connections, caches, statement preparation
-            await call()
+        await calls(requests // 2)  # warm-up: connections, caches, statement preparation
         gc.collect()
         for _ in range(rounds):
             wall, cpu = time.perf_counter(), time.process_time()
-            for _ in range(requests):
-                await call()
+            await calls(requests)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            print(
-                f"{name:<10} {cpu / requests * 1e6:7.1f} µs CPU  "
-                f"{wall / requests * 1e6:7.1f} µs wall per request"
-            )
+            done = requests // concurrency * concurrency
+            print(f"{name:<10} {cpu / done * 1e6:7.1f} µs CPU  {wall / done * 1e6:7.1f} µs wall per request")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=5000, help="requests per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=1, help="callers at once")
     args = parser.parse_args()
     print(f"read path in process: {machine()}")
     with running_stack("read_in_process") as stack:
@@ -119,7 +125,8 @@ def main() -> None:
 
         async def each() -> None:
             for name, app, credentials in apps:
-                await measure(name, app, caller(app, appointment_id, credentials), args.requests, args.rounds)
+                call = caller(app, appointment_id, credentials)
+                await measure(name, app, call, args.requests, args.rounds, args.concurrency)
 
         uvloop.run(each())
 

@@ -1,14 +1,14 @@
 """The read path: `GET /api/appointments/{id}` of the service against a bare reference app.
 
-`python -m bench.read_path [--duration 20] [--connections 32] [--rounds 3] [--tracing] [--profile]`
+`python -m bench.read_path [--duration 20] [--connections 32] [--rounds 4] [--tracing] [--profile]`
 
 Starts the stack as `make run` does (bench/stack.py), schedules a few appointments through the
 API, starts `bench/reference_app.py` (Litestar + asyncpg, the same select, no auth) twice against
-the same database, once with asyncpg's pool as it comes (`reference`) and once with a pool that
-resets nothing, as the service's (`no-reset`), checks what they answer, then loads each with wrk
-in turn (reference, no-reset, service, reference, ...), after a warm-up of all. Prints requests/s
-and latency percentiles of every run, the medians, and the ratio of the service's throughput to
-each reference's.
+the same database, once with asyncpg's pool as it comes (`reference`) and once with that pool
+resetting nothing, as the service's read connections (`no-reset`), checks what they answer, then
+loads each with wrk in turn (reference, no-reset, service, then backward, and so on), after a
+warm-up of all. Prints requests/s and latency percentiles of every run, the medians, and the
+ratio of the service's throughput to each reference's.
 
 `--tracing` leaves out the no-reset reference (PostgreSQL's connections would not hold every
 app's pool) and adds two apps to every round: API processes of the same stack, with the same
@@ -253,7 +253,7 @@ def main() -> None:
     )
     parser.add_argument("--duration", type=int, default=20, help="seconds of each timed run")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=3, help="timed runs of each app")
+    parser.add_argument("--rounds", type=int, default=4, help="timed runs of each app")
     parser.add_argument(
         "--tracing", action="store_true", help="also time API replicas exporting traces over OTLP"
     )
@@ -288,8 +288,9 @@ def main() -> None:
             for target in targets:
                 wrk(target, ids, seconds=WARM_UP_SECONDS, connections=args.connections)
             runs: dict[str, list[WrkRun]] = {target.name: [] for target in targets}
-            for _ in range(args.rounds):
-                for target in targets:
+            for round_number in range(args.rounds):
+                # Forward in one round, backward in the next: no app always follows the same one.
+                for target in targets if round_number % 2 == 0 else targets[::-1]:
                     run = wrk(target, ids, seconds=args.duration, connections=args.connections)
                     print(run.line())
                     runs[target.name].append(run)
