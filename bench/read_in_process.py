@@ -1,14 +1,15 @@
 """The read path's CPU per request, without HTTP: the service's app and the reference apps, called.
 
-`python -m bench.read_in_process [--requests 5000] [--rounds 3] [--concurrency 1]`
+`python -m bench.read_in_process [--requests 5000] [--rounds 5] [--concurrency 1]`
 
 What `bench.read_path` cannot tell apart: whether a difference is the application's own work or
 the server, the load generator and the machine around it. Here each app (the service's, built by
 `api.app.create_app` with its lifespan, and `bench/reference_app.py` with asyncpg's resetting
-pool and with that pool resetting nothing) runs in this process on
-uvloop, as under uvicorn, and is called through ASGI with `GET /api/appointments/{id}` one request
-after the other (or `--concurrency` callers at once, as wrk's connections), against the stack's
-database. Prints CPU and wall time per request of each;
+pool and with that pool resetting nothing) runs in this process on uvloop, as under uvicorn, and
+is called through ASGI with `GET /api/appointments/{id}` one request after the other (or
+`--concurrency` callers at once, as wrk's connections), against the stack's database, the apps in
+turn in every round so that a machine slowing down or speeding up weighs on each alike. Prints
+CPU and wall time per request of each round and the median CPU of each app;
 `py-spy record -r 1000 -- python -m bench.read_in_process` shows where the CPU goes.
 """
 
@@ -18,8 +19,10 @@ import argparse
 import asyncio
 import gc
 import os
+import statistics
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 
 import uvloop
 from litestar import Litestar
@@ -75,32 +78,41 @@ def caller(app: Litestar, appointment_id: str, token: str | None) -> Call:
     return call
 
 
-async def measure(name: str, app: Litestar, call: Call, requests: int, rounds: int, concurrency: int) -> None:
-    async def caller_loop(calls: int) -> None:
-        for _ in range(calls):
-            await call()
+async def measure(apps: dict[str, Call], requests: int, rounds: int, concurrency: int) -> None:
+    """Each app's CPU and wall time per request, round after round, the apps in turn in each."""
+    per_caller = requests // concurrency
+    done = per_caller * concurrency
 
-    async def calls(total: int) -> None:
-        await asyncio.gather(*(caller_loop(total // concurrency) for _ in range(concurrency)))
+    async def calls(call: Call, count: int) -> None:
+        async def caller_loop() -> None:
+            for _ in range(count):
+                await call()
 
-    async with app.lifespan():
+        await asyncio.gather(*(caller_loop() for _ in range(concurrency)))
+
+    for name, call in apps.items():
         status = await call()
         if status != 200:
             raise RuntimeError(f"{name} answered {status}")
-        await calls(requests // 2)  # warm-up: connections, caches, statement preparation
-        gc.collect()
-        for _ in range(rounds):
+        await calls(call, per_caller // 2)  # warm-up: connections, caches, statement preparation
+    cpu_times: dict[str, list[float]] = {name: [] for name in apps}
+    for _ in range(rounds):
+        for name, call in apps.items():
+            gc.collect()
             wall, cpu = time.perf_counter(), time.process_time()
-            await calls(requests)
+            await calls(call, per_caller)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            done = requests // concurrency * concurrency
+            cpu_times[name].append(cpu / done * 1e6)
             print(f"{name:<10} {cpu / done * 1e6:7.1f} µs CPU  {wall / done * 1e6:7.1f} µs wall per request")
+    print(f"median of {rounds} rounds each:")
+    for name, times in cpu_times.items():
+        print(f"  {name:<10} {statistics.median(times):7.1f} µs CPU per request")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=5000, help="requests per round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=1, help="callers at once")
     args = parser.parse_args()
     print(f"read path in process: {machine()}")
@@ -124,9 +136,11 @@ def main() -> None:
         )
 
         async def each() -> None:
-            for name, app, credentials in apps:
-                call = caller(app, appointment_id, credentials)
-                await measure(name, app, call, args.requests, args.rounds, args.concurrency)
+            async with AsyncExitStack() as running:
+                for _, app, _ in apps:
+                    await running.enter_async_context(app.lifespan())
+                calls = {name: caller(app, appointment_id, credentials) for name, app, credentials in apps}
+                await measure(calls, args.requests, args.rounds, args.concurrency)
 
         uvloop.run(each())
 

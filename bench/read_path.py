@@ -1,6 +1,7 @@
 """The read path: `GET /api/appointments/{id}` of the service against a bare reference app.
 
-`python -m bench.read_path [--duration 20] [--connections 32] [--rounds 4] [--tracing] [--profile]`
+`python -m bench.read_path [--duration 20] [--connections 32] [--rounds 4] [--tracing] [--baseline REV]
+[--profile]`
 
 Starts the stack as `make run` does (bench/stack.py), schedules a few appointments through the
 API, starts `bench/reference_app.py` (Litestar + asyncpg, the same select, no auth) twice against
@@ -16,6 +17,11 @@ environment but for their ports and OTEL_EXPORTER_OTLP_ENDPOINT, exporting a ser
 over OTLP/HTTP to a real receiver in this process (tests/support/otlp.py): `traced` records every
 request, `sampled` one in ten (OTEL_TRACES_SAMPLER=traceidratio, 0.1). It prints their throughput
 against the service's (tracing off) and how many spans the receiver decoded.
+
+`--baseline REV` adds the API of another git revision to every round: a replica of the stack's API
+(its environment but for its ports) running that revision's code from a worktree in
+`.bench/baseline`, against the same database; it prints the service's ratios to it, the change
+since REV measured side by side.
 
 `--profile` adds one more service run (not counted) under py-spy (bench/profiling.py, the `bench`
 extra; root needed) and prints where the API process spent its samples.
@@ -43,7 +49,7 @@ import uvicorn
 
 from bench.profiling import print_profiles, profiled
 from bench.report import machine
-from bench.stack import BENCH_DATA, Stack, running_stack
+from bench.stack import BENCH_DATA, PROJECT_ROOT, Stack, running_stack
 from devstack.net import free_port
 from domain.access import Role
 from storage.database import driver_dsn
@@ -215,7 +221,7 @@ TRACED = {
 
 
 @contextmanager
-def traced_replica(stack: Stack, env: dict[str, str]) -> Iterator[tuple[str, psutil.Process]]:
+def api_replica(stack: Stack, env: dict[str, str]) -> Iterator[tuple[str, psutil.Process]]:
     """Another `python -m api` of the stack, as its own but for its ports and `env`."""
     port = free_port()
     env = {
@@ -227,6 +233,24 @@ def traced_replica(stack: Stack, env: dict[str, str]) -> Iterator[tuple[str, psu
     url = f"http://127.0.0.1:{port}"
     with serving([sys.executable, "-m", "api"], url, "/health", env) as process:
         yield url, process
+
+
+@contextmanager
+def checkout(revision: str) -> Iterator[Path]:
+    """The project at `revision`, checked out beside this one for as long as the block runs."""
+    path = BENCH_DATA / "baseline"
+    # One left behind by an interrupted run; there is usually none.
+    subprocess.run(
+        ["git", "worktree", "remove", "--force", str(path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        check=False,
+    )
+    subprocess.run(["git", "worktree", "add", "--detach", str(path), revision], cwd=PROJECT_ROOT, check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=PROJECT_ROOT, check=True)
 
 
 @contextmanager
@@ -260,6 +284,11 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help=f"then one more service run under py-spy, into {PROFILES}"
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also time the API of git revision REV (a replica on the same stack and database)",
+    )
     args = parser.parse_args()
     received: OtlpHttpReceiver | None = None
 
@@ -283,8 +312,12 @@ def main() -> None:
                 received = apps.enter_context(otlp_receiver())
                 for name, sampling in TRACED.items():
                     env = {**sampling, "OTEL_EXPORTER_OTLP_ENDPOINT": received.endpoint}
-                    url, process = apps.enter_context(traced_replica(stack, env))
+                    url, process = apps.enter_context(api_replica(stack, env))
                     targets.append(Target(name, url, process, token))
+            if args.baseline:
+                source = apps.enter_context(checkout(args.baseline))
+                url, process = apps.enter_context(api_replica(stack, {"PYTHONPATH": str(source / "src")}))
+                targets.append(Target("baseline", url, process, token))
             for target in targets:
                 wrk(target, ids, seconds=WARM_UP_SECONDS, connections=args.connections)
             runs: dict[str, list[WrkRun]] = {target.name: [] for target in targets}
@@ -326,6 +359,9 @@ def report(runs: dict[str, list[WrkRun]], received: OtlpHttpReceiver | None) -> 
             f"service/{name}: throughput {service_rps / rps:.2f} (target >= 0.95), "
             f"p99 {service_p99 / p99:.2f}x (target <= 1)"
         )
+    if "baseline" in medians:
+        rps, _, p99 = medians["baseline"]
+        print(f"service/baseline: throughput {service_rps / rps:.2f}, p99 {service_p99 / p99:.2f}x")
     if received is not None:
         for name in TRACED:
             ratio = medians[name][0] / service_rps
