@@ -64,7 +64,8 @@ class ReadConnections:
         self._closed = True
         idle, self._idle = self._idle, []
         self._open -= len(idle)
-        self._wake_one_waiter(None, everyone=True)
+        while self._wake_one_waiter(None):
+            pass
         await asyncio.gather(
             *(connection.close(timeout=self._connect_timeout) for connection in idle), return_exceptions=True
         )
@@ -78,18 +79,17 @@ class ReadConnections:
         while True:
             if self._closed:
                 raise ReadsUnavailable("the database's read connections are closed")
-            while self._idle:
-                connection = self._idle.pop()
-                if not connection.is_closed():
-                    return connection
-                # The server closed it while it sat idle (a restart, a terminated backend).
-                self._open -= 1
-            if self._open < self._size:
-                return await self._connect()
-            connection = await self._wait()
+            if self._idle:
+                connection: asyncpg.Connection | None = self._idle.pop()
+            elif self._open < self._size:
+                connection = await self._connect()
+            else:
+                # None: a place came free, to open a connection of its own on the next turn.
+                connection = await self._wait()
             if connection is not None and not connection.is_closed():
                 return connection
             if connection is not None:
+                # The server closed it while it sat idle (a restart, a terminated backend).
                 self._open -= 1
 
     async def _connect(self) -> asyncpg.Connection:
@@ -139,14 +139,11 @@ class ReadConnections:
         # Its place is free: a waiting reader may open a connection of its own.
         self._wake_one_waiter(None)
 
-    def _wake_one_waiter(self, connection: asyncpg.Connection | None, *, everyone: bool = False) -> bool:
+    def _wake_one_waiter(self, connection: asyncpg.Connection | None) -> bool:
         """Hand `connection` (or, when None, a free place) to the first reader still waiting."""
-        woken = False
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(connection)
-                woken = True
-                if not everyone:
-                    break
-        return woken
+                return True
+        return False
