@@ -7,7 +7,9 @@ which notes when each message arrives. An application with a REMINDER template (
 gets `--open` appointments through the API: `--open - --due` start in a week (their workflows
 stay open, waiting), then `--due` whose reminders fall due one by one across a single minute.
 The benchmark reports whether each due reminder arrived exactly once, how late (arrival minus
-due time: p50, p99, max), and the worker's resident memory sampled every 0.2 s throughout.
+due time: p50, p99, max), the worker's and Temporal's resident memory sampled every 0.2 s
+throughout, their CPU in the minute, and the worker's garbage-collection pauses in it (from its
+metrics endpoint).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from bench.load import cpu_seconds
 from bench.profiling import print_profiles, profiled
 from bench.report import machine, percentile
 from bench.stack import BENCH_DATA, Stack, running_stack
+from bench.worker_metrics import gc_pauses_between, scrape_gc_pauses
 from bench.write_path import schedule_body
 from devstack.net import free_port
 
@@ -236,11 +239,13 @@ async def measure(
         await asyncio.sleep(max(0.0, (first_due - datetime.now(UTC)).total_seconds()))
         processes = stack.processes()
         before = cpu_seconds(processes)
+        gc_before = scrape_gc_pauses(stack.settings.worker_metrics_port)
         sampler.watch_cpu = True
         with profiled(processes, PROFILES) if profile else nullcontext():
             await asyncio.sleep((due_at[-1] + LISTEN_AFTER - datetime.now(UTC)).total_seconds())
         sampler.watch_cpu = False
         after = cpu_seconds(processes)
+        gc_after = scrape_gc_pauses(stack.settings.worker_metrics_port)
     sampler.stop()
 
     reminders = clock.of_kind("REMINDER")
@@ -266,6 +271,7 @@ async def measure(
     seconds = (due_at[-1] + LISTEN_AFTER - first_due).total_seconds()
     shares = ", ".join(f"{name} {(after[name] - before[name]) / seconds:.0%}" for name in processes)
     print(f"CPU from the first due time on (of one core): {shares}")
+    print(gc_pauses_between(gc_before, gc_after))
     print(f"{open_count} open workflows:\n{sampler.report()}")
     if lateness:
         latest = max(

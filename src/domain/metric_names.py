@@ -96,8 +96,18 @@ PROJECTION_FAILURES = Metric(
     "Attempts to write the read model (and the webhook events) that failed.",
 )
 
-# Buckets of the lateness histogram (seconds): the SDK's default buckets are made for milliseconds.
+# Labels: generation (0, 1, 2; a full collection is 2). Recorded by the worker process itself
+# (worker_host.gc_pauses), not by a workflow or an activity.
+WORKER_GC_PAUSE = Metric(
+    "appointments_worker_gc_pause_seconds",
+    Kind.HISTOGRAM,
+    Source.WORKER,
+    "Seconds the worker's Python process stood still collecting garbage, by generation.",
+)
+
+# Buckets of these histograms (seconds): the SDK's default buckets are made for milliseconds.
 REMINDER_LATENESS_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0, 3600.0)
+GC_PAUSE_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 
 # -- the Temporal SDK's, as its Prometheus exporter names them ------------------------------------
 
@@ -155,6 +165,7 @@ CATALOGUE: tuple[Metric, ...] = (
     EMAILS,
     WEBHOOK_DELIVERIES,
     PROJECTION_FAILURES,
+    WORKER_GC_PAUSE,
     WORKFLOW_TASK_SCHEDULE_TO_START,
     WORKFLOW_TASK_EXECUTION,
     ACTIVITY_SCHEDULE_TO_START,

@@ -24,7 +24,12 @@ from temporalio.runtime import (
 )
 
 from config import Settings
-from domain.metric_names import REMINDER_LATENESS, REMINDER_LATENESS_BUCKETS
+from domain.metric_names import (
+    GC_PAUSE_BUCKETS,
+    REMINDER_LATENESS,
+    REMINDER_LATENESS_BUCKETS,
+    WORKER_GC_PAUSE,
+)
 
 CORE_LOGGER = "temporalio.core"
 
@@ -46,7 +51,10 @@ def worker_runtime(settings: Settings) -> Runtime:
     metrics = (
         PrometheusConfig(
             bind_address=metrics_address(port, settings.metrics_host),
-            histogram_bucket_overrides={REMINDER_LATENESS.name: REMINDER_LATENESS_BUCKETS},
+            histogram_bucket_overrides={
+                REMINDER_LATENESS.name: REMINDER_LATENESS_BUCKETS,
+                WORKER_GC_PAUSE.name: GC_PAUSE_BUCKETS,
+            },
         )
         if port
         else None

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
+from temporalio.common import MetricMeter
 from temporalio.worker import (
     PollerBehaviorSimpleMaximum,
     UnsandboxedWorkflowRunner,
@@ -49,6 +50,7 @@ from storage.webhooks import WebhookStore
 from temporal_access.client import codec_for, connect
 from temporal_access.codec import CodecKeyError
 from temporal_access.runtime import worker_runtime
+from worker_host.gc_pauses import recording_gc_pauses
 from workflows.appointment import AppointmentWorkflow
 
 try:
@@ -79,6 +81,12 @@ WORKFLOW_TASK_POLLS = 8
 async def connect_temporal(settings: Settings) -> Client:
     # The worker's own SDK runtime: Temporal's metrics on WORKER_METRICS_PORT, core logs as ours.
     return await connect(settings, runtime=worker_runtime(settings))
+
+
+def runtime_meter(client: Client) -> MetricMeter:
+    """The meter of the client's own runtime: what it records comes out on WORKER_METRICS_PORT."""
+    runtime = client.service_client.config.runtime
+    return runtime.metric_meter if runtime is not None else MetricMeter.noop
 
 
 def cache_workflow_bytecode() -> None:
@@ -171,6 +179,7 @@ async def main() -> None:
         engine = create_engine(settings.database_url)
         stack.push_async_callback(engine.dispose)
         client = await connect_temporal(settings)
+        stack.enter_context(recording_gc_pauses(runtime_meter(client)))
         worker = build_worker(client, settings, engine)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowHandle
+from temporalio.common import MetricMeter
 from temporalio.testing import WorkflowEnvironment
 
 from config import Settings
@@ -35,6 +37,7 @@ from domain.metric_names import (
     PROJECTION_FAILURES,
     REMINDER_LATENESS,
     WEBHOOK_DELIVERIES,
+    WORKER_GC_PAUSE,
     Source,
     exported_series,
 )
@@ -50,6 +53,8 @@ from tests.support.secrets import session_settings
 from tests.support.smtp import refusing_smtp_server
 from tests.support.updates import update
 from worker import build_worker, connect_temporal
+from worker_host import runtime_meter
+from worker_host.gc_pauses import GcPauses, recording_gc_pauses
 from workflows.appointment import AppointmentWorkflow, workflow_id
 
 
@@ -77,7 +82,10 @@ async def metrics_worker(
             "WEBHOOKS_ALLOW_LOOPBACK": "true",
         }
     )
-    yield MetricsWorker(await connect_temporal(settings), settings)
+    client = await connect_temporal(settings)
+    # As the worker's `main` does: this process's collections, on the runtime's endpoint.
+    with recording_gc_pauses(runtime_meter(client)):
+        yield MetricsWorker(client, settings)
 
 
 async def _scrape(url: str, wanted: str) -> str:
@@ -123,6 +131,33 @@ async def test_the_worker_serves_temporal_sdk_metrics(
         and f'activity_type="{RECORD_CHANGE}"' in line
         for line in text.splitlines()
     )
+
+
+async def test_a_full_collection_shows_as_a_pause_of_generation_2(metrics_worker: MetricsWorker) -> None:
+    count = f"{WORKER_GC_PAUSE.name}_count"
+    async with httpx.AsyncClient(trust_env=False, timeout=5) as http:
+        before = _total(_samples((await http.get(metrics_worker.url)).text), count, generation="2")
+    gc.collect()
+    after = await _scrape_until(
+        metrics_worker.url, lambda samples: _total(samples, count, generation="2") > before
+    )
+    assert _total(after, count, generation="2") > before
+    assert _total(after, f"{WORKER_GC_PAUSE.name}_sum", generation="2") > 0
+    # Pauses are seconds, in the buckets made for them rather than the SDK's milliseconds.
+    assert (f"{WORKER_GC_PAUSE.name}_bucket", frozenset({("generation", "2"), ("le", "0.001")})) in {
+        (name, frozenset((k, v) for k, v in labels if k in {"generation", "le"})) for name, labels in after
+    }
+
+
+def test_gc_pauses_are_recorded_only_while_the_block_runs() -> None:
+    def recorders() -> int:
+        return sum(isinstance(callback, GcPauses) for callback in gc.callbacks)
+
+    before = recorders()
+    with recording_gc_pauses(MetricMeter.noop):
+        assert recorders() == before + 1
+        gc.collect()
+    assert recorders() == before
 
 
 POLICY = WorkflowPolicy(end_grace=timedelta(minutes=10))
