@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from litestar import Controller, Litestar
+from litestar.enums import ParamType
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import (
@@ -25,12 +26,15 @@ from litestar.openapi.spec import (
     OpenAPIResponse,
     OpenAPIType,
     Operation,
+    Parameter,
     Schema,
 )
 
 from api.auth.guards import COMMAND
 from api.errors import ErrorBody, status_of
+from api.parameters import ID
 from api.rate_limiting import PerClient
+from domain.access import APPLICATION_ID
 from domain.commands import Command
 
 DESCRIPTIONS = {
@@ -138,7 +142,8 @@ def finish_document(app: Litestar) -> None:
 
     - public operations with `security: []`: no credentials, whatever the document's default;
     - the headers of error answers: the challenge of a 401, `Retry-After` of a 429 or 503;
-    - examples of date-times a week ahead, so that an example request schedules what it shows.
+    - examples of date-times a week ahead, so that an example request schedules what it shows;
+    - the bounds of an `applicationId` in a path, which Litestar derives from the path alone.
     """
     _date_time_examples(app.openapi_schema, datetime.now(UTC) + EXAMPLE_LEAD)
     for path_item in (app.openapi_schema.paths or {}).values():
@@ -148,6 +153,12 @@ def finish_document(app: Litestar) -> None:
                 continue
             if operation.security == [{}]:
                 operation.security = []
+            for parameter in operation.parameters or []:
+                if isinstance(parameter, Parameter) and (parameter.name, parameter.param_in) == (
+                    APPLICATION_ID,
+                    ParamType.PATH,
+                ):
+                    parameter.schema = _APPLICATION_ID
             for status, response in (operation.responses or {}).items():
                 if not isinstance(response, OpenAPIResponse):
                     continue
@@ -156,6 +167,14 @@ def finish_document(app: Litestar) -> None:
                 if headers:
                     response.headers = {**(response.headers or {}), **headers}
 
+
+_APPLICATION_ID = Schema(
+    type=OpenAPIType.STRING,
+    description="Unique application identifier: the token's own",
+    min_length=ID["minLength"],
+    max_length=ID["maxLength"],
+    pattern=ID["pattern"],
+)
 
 # How far ahead the document's example date-times are: within every scheduling bound.
 EXAMPLE_LEAD = timedelta(days=7)

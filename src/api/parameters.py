@@ -12,6 +12,8 @@ from typing import Annotated, Any
 from litestar.params import Parameter, QueryParameter
 
 from domain.fields import DURATION_PATTERN, MIN_DURATION_LENGTH
+from domain.text import ONE_LINE_PATTERN
+from domain.values import MAX_ID_LENGTH
 
 
 def parameter(description: str, **schema: Any) -> Any:
@@ -28,6 +30,8 @@ def query(name: str, description: str, **schema: Any) -> Any:
 DATE_TIME = {"type": "string", "format": "date-time"}
 DURATION = {"type": "string", "pattern": DURATION_PATTERN, "minLength": MIN_DURATION_LENGTH}
 INTEGER = {"type": "integer", "format": "int64"}
+# An application, user or participant id, as `domain.values.parse_id` takes it.
+ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH, "pattern": ONE_LINE_PATTERN}
 
 AppointmentId = Annotated[
     str,
@@ -39,5 +43,5 @@ AppointmentId = Annotated[
     ),
 ]
 ParticipantId = Annotated[
-    str, parameter("The participant's id: an agent's user id, or the id a customer was given", type="string")
+    str, parameter("The participant's id: an agent's user id, or the id a customer was given", **ID)
 ]

@@ -20,7 +20,10 @@ from domain.limits import check_map
 
 # Every character `str.splitlines` splits at (tests/unit/test_text.py checks the whole of Unicode).
 LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
-ONE_LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ONE_LINE_FORBIDDEN_CHARS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+ONE_LINE_FORBIDDEN = re.compile(f"[{_ONE_LINE_FORBIDDEN_CHARS}]")
+# The same rule as a JSON Schema pattern, for the OpenAPI document (ECMA-262 reads the escapes alike).
+ONE_LINE_PATTERN = f"^[^{_ONE_LINE_FORBIDDEN_CHARS}]*$"
 MULTI_LINE_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAK = re.compile(f"[{re.escape(LINE_BREAKS)}]+")
 

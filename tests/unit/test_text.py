@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from email.message import EmailMessage
 
 import pytest
 
-from domain.text import LINE_BREAKS, is_multi_line, is_one_line, one_line
+from domain.text import LINE_BREAKS, ONE_LINE_PATTERN, is_multi_line, is_one_line, one_line
 
 
 def test_line_breaks_are_every_character_splitlines_breaks_at() -> None:
@@ -35,3 +36,10 @@ def test_real_world_text_is_one_line() -> None:
 
 def test_one_line_turns_line_breaks_into_spaces() -> None:
     assert one_line("a\u2028b\r\n\nc") == "a b c"
+
+
+def test_the_documents_pattern_is_the_one_line_rule_over_the_whole_of_unicode() -> None:
+    pattern = re.compile(ONE_LINE_PATTERN)
+    texts = (f"a{chr(c)}b" for c in range(sys.maxunicode + 1))
+    disagree = [text for text in texts if (pattern.match(text) is not None) != is_one_line(text)]
+    assert not disagree, [hex(ord(text[1])) for text in disagree[:20]]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from api.parameters import DATE_TIME, DURATION, INTEGER, query
+from api.parameters import DATE_TIME, DURATION, ID, INTEGER, query
 from domain import values
 from domain.durations import unquote
 from domain.errors import invalid
@@ -23,12 +23,10 @@ MAX_PAGE_NUMBER = 100_000
 QueryList = tuple[str, ...]
 _LIST = {"type": "array", "items": {"type": "string"}}
 
-PublicApplicationId = Annotated[
-    str, query("applicationId", "Unique application identifier", type="string", minLength=1)
-]
+PublicApplicationId = Annotated[str, query("applicationId", "Unique application identifier", **ID)]
 ApplicationFilter = Annotated[
     str | None,
-    query("applicationId", "Unique application identifier: the token's own", type="string"),
+    query("applicationId", "Unique application identifier: the token's own", **ID),
 ]
 OrganizerIds = Annotated[
     QueryList,
