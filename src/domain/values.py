@@ -161,9 +161,19 @@ def parse_list(raw: Iterable[str]) -> list[str]:
     return [unquote(part) for value in raw for part in value.split(",") if unquote(part)]
 
 
+def parse_typed_list(field: str, raw: Iterable[str]) -> list[str]:
+    """The values of a list whose items are typed (date-times, durations), as `parse_list` reads
+    them, except that an empty one is refused: an empty string is no date-time or duration, as an
+    empty typed query value is none."""
+    parts = [unquote(part) for value in raw for part in value.split(",")]
+    if not all(parts):
+        raise invalid(field, f"{field}: an empty value is not allowed; leave the parameter out instead")
+    return parts
+
+
 def parse_time_range(field: str, raw: Iterable[str]) -> tuple[datetime, datetime] | None:
     """A start and an end, comma-separated (or repeated); none when no value is given."""
-    parts = parse_list(raw)
+    parts = parse_typed_list(field, raw)
     if not parts:
         return None
     if len(parts) != 2:

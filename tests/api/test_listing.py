@@ -270,6 +270,9 @@ BAD_PARAMS: list[tuple[str, Any]] = [
     ("range", {"range": "2030-01-02T00:00:00Z,2030-01-01T00:00:00Z"}),
     ("duration", {"duration": "5min"}),
     ("duration", {"duration": "PT5M,P1M"}),
+    # An empty item of a typed list, as an empty typed value, is none of its type.
+    ("range", {"range": ["", ""]}),
+    ("duration", {"duration": "PT5M,"}),
 ]
 
 

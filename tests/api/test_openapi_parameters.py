@@ -26,9 +26,11 @@ async def test_every_id_parameter_states_the_bounds_of_an_id(http: httpx.AsyncCl
     assert {parameter["in"] for _, parameter in found} == {"path", "query"}, found
     for operation, parameter in found:
         schema = parameter["schema"]
-        assert (schema["type"], schema["minLength"], schema["maxLength"], schema["pattern"]) == (
+        # The list's filter may be empty: it then filters nothing.
+        shortest = 0 if operation == "GET /api/appointments" else 1
+        assert (schema["type"], schema.get("minLength", 0), schema["maxLength"], schema["pattern"]) == (
             "string",
-            1,
+            shortest,
             MAX_ID_LENGTH,
             ONE_LINE_PATTERN,
         ), (operation, parameter)

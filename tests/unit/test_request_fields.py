@@ -85,10 +85,24 @@ def test_lists_and_ranges_of_query_parameters() -> None:
     start, end = datetime(2030, 1, 1, tzinfo=UTC), datetime(2030, 1, 2, tzinfo=UTC)
     assert values.parse_time_range("range", ["2030-01-01T00:00:00Z,2030-01-02T00:00:00Z"]) == (start, end)
     assert values.parse_time_range("range", []) is None
-    for raw in (["2030-01-02T00:00:00Z,2030-01-01T00:00:00Z"], ["2030-01-01T00:00:00Z"]):
+    for raw in (
+        ["2030-01-02T00:00:00Z,2030-01-01T00:00:00Z"],
+        ["2030-01-01T00:00:00Z"],
+        ["", ""],
+        ["2030-01-01T00:00:00Z,2030-01-02T00:00:00Z,"],
+    ):
         with pytest.raises(DomainError) as refused:
             values.parse_time_range("range", raw)
         assert refused.value.field == "range"
+
+
+def test_a_typed_list_refuses_an_empty_item_where_a_plain_list_leaves_it_out() -> None:
+    assert values.parse_typed_list("duration", ["PT5M,PT1H", '"PT2H"']) == ["PT5M", "PT1H", "PT2H"]
+    assert values.parse_typed_list("duration", []) == []
+    for raw in ([""], ["PT5M,"], ["PT5M", ""], ['""']):
+        with pytest.raises(DomainError) as refused:
+            values.parse_typed_list("duration", raw)
+        assert refused.value.field == "duration"
 
 
 PRINCIPAL = Principal(sub="u", roles=frozenset({Role.ADMIN}), application_id="app-1")

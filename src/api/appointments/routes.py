@@ -83,7 +83,8 @@ class AppointmentController(Controller):
                 application_id=principal.application_id,
                 organizer_ids=organizers,
                 durations=tuple(
-                    values.parse_duration_field("duration", d) for d in values.parse_list(duration)
+                    values.parse_duration_field("duration", d)
+                    for d in values.parse_typed_list("duration", duration)
                 ),
                 starts_from=window[0] if window else None,
                 starts_before=window[1] if window else None,

@@ -23,10 +23,13 @@ MAX_PAGE_NUMBER = 100_000
 QueryList = tuple[str, ...]
 _LIST = {"type": "array", "items": {"type": "string"}}
 
+# An empty filter filters nothing, as if absent.
+_ID_OR_EMPTY = {key: value for key, value in ID.items() if key != "minLength"}
+
 PublicApplicationId = Annotated[str, query("applicationId", "Unique application identifier", **ID)]
 ApplicationFilter = Annotated[
     str | None,
-    query("applicationId", "Unique application identifier: the token's own", **ID),
+    query("applicationId", "Unique application identifier: the token's own", **_ID_OR_EMPTY),
 ]
 OrganizerIds = Annotated[
     QueryList,
