@@ -14,6 +14,8 @@ import re
 import urllib.request
 from collections.abc import Mapping
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from domain.metric_names import WORKER_GC_PAUSE
 
 HISTOGRAMS = (
@@ -54,10 +56,6 @@ def between(before: Mapping[str, float], after: Mapping[str, float]) -> str:
     return "worker: " + ", ".join(parts)
 
 
-_GC_SAMPLE = re.compile(
-    rf"^{WORKER_GC_PAUSE.name}_(?P<series>sum|count|bucket)\{{(?P<labels>[^}}]*)\}} (?P<value>\S+)$"
-)
-_LABEL = re.compile(r'(?P<key>[a-z_]+)="(?P<value>[^"]*)"')
 # (series, generation, le) to value.
 GcSamples = Mapping[tuple[str, str, str], float]
 
@@ -67,14 +65,15 @@ def scrape_gc_pauses(port: int | None) -> GcSamples:
     if not port:
         return {}
     samples: dict[tuple[str, str, str], float] = {}
-    for line in _metrics_text(port).splitlines():
-        if match := _GC_SAMPLE.match(line):
-            labels = {m["key"]: m["value"] for m in _LABEL.finditer(match["labels"])}
-            le = labels.get("le", "")
+    for family in text_string_to_metric_families(_metrics_text(port)):
+        if family.name != WORKER_GC_PAUSE.name:
+            continue
+        for sample in family.samples:
+            le = sample.labels.get("le", "")
             # Bucket bounds as the bench names them ("1.0"), however the exporter writes them.
             bound = le if le in ("", "+Inf") else repr(float(le))
-            key = (match["series"], labels.get("generation", ""), bound)
-            samples[key] = samples.get(key, 0.0) + float(match["value"])
+            key = (sample.name.removeprefix(f"{family.name}_"), sample.labels.get("generation", ""), bound)
+            samples[key] = samples.get(key, 0.0) + sample.value
     return samples
 
 

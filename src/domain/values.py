@@ -156,16 +156,20 @@ def parse_whole_number(field: str, raw: str, minimum: int | None = None) -> int:
     return value
 
 
+def _list_items(raw: Iterable[str]) -> list[str]:
+    """A query parameter's values, repeated or comma-separated alike, each unquoted."""
+    return [unquote(part) for value in raw for part in value.split(",")]
+
+
 def parse_list(raw: Iterable[str]) -> list[str]:
-    """A query parameter's values, repeated or comma-separated alike; empty ones left out."""
-    return [unquote(part) for value in raw for part in value.split(",") if unquote(part)]
+    """A list of plain strings; empty ones left out."""
+    return [item for item in _list_items(raw) if item]
 
 
 def parse_typed_list(field: str, raw: Iterable[str]) -> list[str]:
-    """The values of a list whose items are typed (date-times, durations), as `parse_list` reads
-    them, except that an empty one is refused: an empty string is no date-time or duration, as an
-    empty typed query value is none."""
-    parts = [unquote(part) for value in raw for part in value.split(",")]
+    """A list whose items are typed (date-times, durations): an empty one is refused, since an
+    empty string is no date-time or duration, as an empty typed query value is none."""
+    parts = _list_items(raw)
     if not all(parts):
         raise invalid(field, f"{field}: an empty value is not allowed; leave the parameter out instead")
     return parts
