@@ -273,6 +273,9 @@ BAD_PARAMS: list[tuple[str, Any]] = [
     # An empty item of a typed list, as an empty typed value, is none of its type.
     ("range", {"range": ["", ""]}),
     ("duration", {"duration": "PT5M,"}),
+    # Organizer ids are held to what any id is (domain.values.parse_id).
+    ("organizerId", {"organizerId": "x" * 101}),
+    ("organizerId", {"organizerId": "a\u2028b"}),
 ]
 
 

@@ -75,7 +75,9 @@ class AppointmentController(Controller):
         page = params.page(page_size, page_number, sort_field, sort_order)
         # Supervisors choose the organizers; everyone else sees what they organize.
         organizers = (
-            tuple(values.parse_list(organizer_id)) if Role.SUPERVISOR in principal.roles else (principal.sub,)
+            tuple(values.parse_id("organizerId", o) for o in values.parse_list(organizer_id))
+            if Role.SUPERVISOR in principal.roles
+            else (principal.sub,)
         )
         window = values.parse_time_range("range", range_)
         found, total = await queries.page(

@@ -21,7 +21,6 @@ MAX_PAGE_NUMBER = 100_000
 # Repeated parameters; absent: empty. A tuple, not `list | None`: the document then says "an array
 # of strings" rather than "an array or null", which a query string cannot tell apart.
 QueryList = tuple[str, ...]
-_LIST = {"type": "array", "items": {"type": "string"}}
 
 # An empty filter filters nothing, as if absent.
 _ID_OR_EMPTY = {key: value for key, value in ID.items() if key != "minLength"}
@@ -36,7 +35,8 @@ OrganizerIds = Annotated[
     query(
         "organizerId",
         "Organizer ids, repeated or comma-separated: for supervisors; other roles see what they organize",
-        **_LIST,
+        type="array",
+        items=_ID_OR_EMPTY,
     ),
 ]
 Durations = Annotated[
